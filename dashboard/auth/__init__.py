@@ -1,0 +1,1 @@
+"""Front doors that authenticate machines: the registry token realm and notification receiver."""

@@ -1,0 +1,203 @@
+"""Berth's one settings module: everything comes from the environment (and `.env` when present).
+
+Defaults give the embedded single-machine setup: SQLite, keys and registry data under
+`BERTH_DATA_DIR` (default `var/`), registry and redis on 127.0.0.1. `.env.example` documents
+every variable.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+DATA_DIR = Path(env.str("BERTH_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_file(name: str) -> str:
+    """Read a generated secret from the data directory, creating it on first start."""
+    path = DATA_DIR / "keys" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="") or _secret_file("django-secret")
+
+HTTP_PORT = env.int("BERTH_HTTP_PORT", default=8000)
+# The address the registry uses to reach Berth (token realm, notifications).
+PUBLIC_URL = env.str("BERTH_PUBLIC_URL", default=f"http://127.0.0.1:{HTTP_PORT}").rstrip("/")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+_public_host = urlsplit(PUBLIC_URL).hostname
+if _public_host and _public_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_public_host)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.ServiceErrorMiddleware",
+]
+
+ROOT_URLCONF = "registry_ui.urls"
+WSGI_APPLICATION = "registry_ui.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.berth",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'berth.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat write concurrently: WAL plus immediate transactions avoid
+    # "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    if env.str("BERTH_TEST_DATABASE", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": env.str("BERTH_TEST_DATABASE")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- Redis, cache and Celery --------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_TIME_LIMIT = 3600
+CELERY_TASK_SOFT_TIME_LIMIT = 3300
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "dashboard.tasks.reconcile_scheduled",
+        "schedule": env.float("BERTH_RECONCILE_INTERVAL", default=600.0),
+    },
+    "index-pending-events": {
+        "task": "dashboard.tasks.index_pending_events",
+        "schedule": 60.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- The registry ---------------------------------------------------------------------------
+REGISTRY_PORT = env.int("BERTH_REGISTRY_PORT", default=5000)
+# Where Berth talks to the registry's v2 API.
+REGISTRY_URL = env.str("BERTH_REGISTRY_URL", default=f"http://127.0.0.1:{REGISTRY_PORT}").rstrip(
+    "/"
+)
+# The host users type in `docker login` / `docker pull` (host[:port], no scheme).
+REGISTRY_HOST = env.str("BERTH_REGISTRY_HOST", default=urlsplit(REGISTRY_URL).netloc)
+REGISTRY_TIMEOUT = (
+    env.float("BERTH_REGISTRY_CONNECT_TIMEOUT", default=3.05),
+    env.float("BERTH_REGISTRY_READ_TIMEOUT", default=30.0),
+)
+REGISTRY_DATA_DIR = Path(env.str("BERTH_REGISTRY_DATA_DIR", default=str(DATA_DIR / "registry")))
+REGISTRY_CONFIG_FILE = Path(
+    env.str("BERTH_REGISTRY_CONFIG", default=str(DATA_DIR / "registry" / "config.yml"))
+)
+
+TOKEN_ISSUER = env.str("BERTH_TOKEN_ISSUER", default="berth")
+TOKEN_SERVICE = env.str("BERTH_TOKEN_SERVICE", default="berth-registry")
+TOKEN_TTL = env.int("BERTH_TOKEN_TTL", default=300)
+if not 60 <= TOKEN_TTL <= 3600:
+    raise ImproperlyConfigured("BERTH_TOKEN_TTL must be between 60 and 3600 seconds")
+TOKEN_KEY_FILE = Path(env.str("BERTH_TOKEN_KEY_FILE", default=str(DATA_DIR / "keys" / "token.key")))
+TOKEN_CERT_FILE = Path(
+    env.str("BERTH_TOKEN_CERT_FILE", default=str(DATA_DIR / "keys" / "token.crt"))
+)
+NOTIFY_SECRET = env.str("BERTH_NOTIFY_SECRET", default="") or _secret_file("notify-secret")
+
+REGION = env.str("BERTH_REGION", default="local")
+ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)
+ORG_QUOTA = env.int("BERTH_ORG_QUOTA", default=5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
