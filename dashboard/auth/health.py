@@ -42,5 +42,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except RegistryError as exc:
         checks["registry"] = f"error: {exc.message}"
     ready = all(v in ("ok", "not configured") for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

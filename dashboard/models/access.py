@@ -27,6 +27,9 @@ class _Grant(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.user or self.team}: {Level(self.level).label}"
+
 
 class OrganizationPermission(_Grant):
     organization = models.ForeignKey(

@@ -68,7 +68,7 @@ def make_session(*, user_agent: str = USER_AGENT) -> requests.Session:
 
 
 class BerthTokenProvider:
-    """Mints Berth's own short-lived tokens locally, cached per scope until shortly before expiry."""
+    """Mints Berth's own short-lived tokens locally, cached per scope until near expiry."""
 
     def __init__(self, subject: str = "berth") -> None:
         self.subject = subject
@@ -168,7 +168,7 @@ class RegistryClient:
             path = _next_link(response)
 
     def tags(self, repository: str) -> list[str]:
-        """GET /v2/<name>/tags/list (end-8a): all tags, unsorted; [] when the repository is empty."""
+        """GET /v2/<name>/tags/list (end-8a): all tags, unsorted; [] for an empty repository."""
         response = self._request(
             "GET", f"/v2/{repository}/tags/list", scopes=[repository_scope(repository, "pull")]
         )
@@ -206,9 +206,7 @@ class RegistryClient:
             )
         return ManifestResponse(digest=digest, media_type=_media_type(response), body=body)
 
-    def put_manifest(
-        self, repository: str, reference: str, body: bytes, media_type: str
-    ) -> str:
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """PUT /v2/<name>/manifests/<reference> (end-7). Returns the stored digest."""
         response = self._request(
             "PUT",
@@ -343,3 +341,40 @@ def get_client() -> RegistryClient:
         if _default is None or _default.base_url != settings.REGISTRY_URL.rstrip("/"):
             _default = RegistryClient()
         return _default
+
+
+class RealmTokenProvider:
+    """Gets tokens from a token realm with Basic credentials, as docker and skopeo do."""
+
+    def __init__(
+        self,
+        realm: str,
+        *,
+        service: str,
+        username: str | None = None,
+        password: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.realm = realm
+        self.service = service
+        self.auth = (username, password) if username is not None else None
+        self.session = session or make_session()
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    def __call__(self, scopes: list[Scope]) -> str:
+        key = " ".join(sorted(str(s) for s in scopes))
+        hit = self._cache.get(key)
+        if hit and hit[1] > time.monotonic():
+            return hit[0]
+        params: list[tuple[str, str]] = [("service", self.service)]
+        params += [("scope", str(s)) for s in scopes]
+        response = self.session.get(self.realm, params=params, auth=self.auth, timeout=(3.05, 30))
+        if response.status_code != 200:
+            raise errors.RegistryAuthError(
+                f"The token realm answered {response.status_code}.",
+                http_status=response.status_code,
+            )
+        body = response.json()
+        token = body.get("token") or body.get("access_token")
+        self._cache[key] = (token, time.monotonic() + int(body.get("expires_in", 60)) - 30)
+        return token

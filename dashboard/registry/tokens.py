@@ -134,9 +134,7 @@ def issue_token(*, subject: str, access: list[Scope], ttl: int | None = None) ->
         "nbf": int(now.timestamp()) - 5,
         "exp": int(now.timestamp()) + ttl,
         "jti": uuid.uuid4().hex,
-        "access": [
-            {"type": s.type, "name": s.name, "actions": list(s.actions)} for s in access
-        ],
+        "access": [{"type": s.type, "name": s.name, "actions": list(s.actions)} for s in access],
     }
     token = jwt.encode(claims, signer.key_pem, algorithm="RS256", headers={"x5c": signer.x5c})
     return IssuedToken(token=token, expires_in=ttl, issued_at=now)

@@ -1,1 +1,1 @@
-"""The service layer: every write, permission check and orchestration; views, API and tasks call it."""
+"""The service layer: writes, permission checks and orchestration for views, API and tasks."""

@@ -51,8 +51,9 @@ def organization_level(*, user: AnyUser, organization: Organization) -> int:
     if user.is_superuser:
         return Level.MANAGE
     return _max_level(
-        OrganizationPermission.objects.filter(_principal_q(user), organization=organization)
-        .values_list("level", flat=True)
+        OrganizationPermission.objects.filter(
+            _principal_q(user), organization=organization
+        ).values_list("level", flat=True)
     )
 
 
@@ -69,8 +70,12 @@ class RepositoryRef:
         return cls(org, name) if sep and org and name else None
 
 
-def repository_level(*, user: AnyUser, organization: Organization, repository: Repository | None,
-                     ) -> int:
+def repository_level(
+    *,
+    user: AnyUser,
+    organization: Organization,
+    repository: Repository | None,
+) -> int:
     """Effective level on a repository: the highest of org grants, repo grants and public read."""
     if user.is_authenticated and user.is_active and user.is_superuser:
         return Level.MANAGE
@@ -80,12 +85,15 @@ def repository_level(*, user: AnyUser, organization: Organization, repository: R
             level = max(
                 level,
                 _max_level(
-                    RepositoryPermission.objects.filter(_principal_q(user), repository=repository)
-                    .values_list("level", flat=True)
+                    RepositoryPermission.objects.filter(
+                        _principal_q(user), repository=repository
+                    ).values_list("level", flat=True)
                 ),
             )
-        if repository.is_public and level < Level.READ and (
-            user.is_authenticated or settings.ANONYMOUS_PULL
+        if (
+            repository.is_public
+            and level < Level.READ
+            and (user.is_authenticated or settings.ANONYMOUS_PULL)
         ):
             level = Level.READ
     return level
@@ -131,7 +139,11 @@ def organizations_visible_to(*, user: AnyUser) -> QuerySet[Organization]:
     if not user.is_authenticated:
         return qs.filter(id__in=visible_repos.values("organization_id")).distinct()
     return qs.filter(
-        Q(id__in=OrganizationPermission.objects.filter(_principal_q(user)).values("organization_id"))
+        Q(
+            id__in=OrganizationPermission.objects.filter(_principal_q(user)).values(
+                "organization_id"
+            )
+        )
         | Q(id__in=visible_repos.values("organization_id"))
     ).distinct()
 
