@@ -269,6 +269,19 @@ class RegistryClient:
         )
         return digest
 
+    def mount_blob(self, repository: str, digest: str, *, source: str) -> bool:
+        """POST /v2/<name>/blobs/uploads/?mount=&from= (end-11). True when mounted.
+
+        The registry silently opens an ordinary upload (202) when the source lacks the blob.
+        """
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/?mount={quote(digest)}&from={quote(source)}",
+            scopes=[repository_scope(repository, "pull", "push"), repository_scope(source, "pull")],
+            ok=(201, 202),
+        )
+        return response.status_code == 201
+
     def ensure_blob(self, repository: str, data: bytes) -> str:
         """Upload a blob unless the repository already has it. Returns its digest."""
         digest = sha256_digest(data)
