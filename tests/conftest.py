@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -186,7 +187,7 @@ def outsider(make_user: Callable[..., object]) -> object:
 def make_org(db: None) -> Callable[..., Organization]:
     """An organization created as the service does: the creator holds Manage on it."""
 
-    def make(name: str, creator: object | None = None) -> Organization:
+    def make(name: str, creator: Any = None) -> Organization:
         org = Organization.objects.create(name=name, creator=creator)
         if creator is not None:
             OrganizationPermission.objects.create(

@@ -118,7 +118,7 @@ class RegistryClient:
         scopes: list[Scope] | None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
-        **kwargs: object,
+        data: bytes | None = None,
     ) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         hdrs = dict(headers or {})
@@ -129,7 +129,7 @@ class RegistryClient:
         while True:
             try:
                 response = self.session.request(
-                    method, url, headers=hdrs, timeout=self.timeout, allow_redirects=True, **kwargs
+                    method, url, headers=hdrs, data=data, timeout=self.timeout, allow_redirects=True
                 )
             except requests.Timeout as exc:
                 failure: errors.RegistryError = errors.RegistryTimeout(
@@ -370,7 +370,7 @@ class RealmTokenProvider:
     ) -> None:
         self.realm = realm
         self.service = service
-        self.auth = (username, password) if username is not None else None
+        self.auth = (username, password or "") if username is not None else None
         self.session = session or make_session()
         self._cache: dict[str, tuple[str, float]] = {}
 
