@@ -1,8 +1,9 @@
 from django.urls import path
 
-from dashboard.auth import health
+from dashboard.auth import health, token
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("service/token", token.token, name="registry-token"),
 ]

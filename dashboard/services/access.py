@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from dashboard.models import (
     Level,
@@ -20,8 +21,9 @@ from dashboard.models import (
     Repository,
     RepositoryPermission,
 )
+from dashboard.registry.tokens import ALL_ACTIONS, Scope
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = AbstractUser | AnonymousUser
 
 
 def _team_ids(user: AnyUser) -> list[int]:
@@ -126,6 +128,40 @@ def actions_for_level(level: int) -> set[str]:
     return actions
 
 
+def token_access_for(*, user: AnyUser, scopes: list[Scope]) -> list[Scope]:
+    """The registry token access for `scopes`: each resource once, with exactly the allowed actions.
+
+    Repeated scopes for one resource are merged; `*` asks for every action the level allows;
+    denied or unknown actions are dropped, so an entry may come back with no actions (the
+    registry then answers `insufficient_scope`). Nobody may push into an organization that does
+    not exist. `registry:catalog:*` is for superusers only. Queries: a constant number per
+    distinct resource, whatever the number of grants or teams.
+    """
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for scope in scopes:
+        wanted.setdefault((scope.type, scope.name), set()).update(scope.actions)
+    superuser = bool(user.is_authenticated and user.is_active and user.is_superuser)
+    granted: list[Scope] = []
+    for (rtype, name), requested in wanted.items():
+        allowed: set[str] = set()
+        if rtype == "repository":
+            level, org_exists = repository_level_by_path(user=user, path=name)
+            allowed = actions_for_level(level)
+            if superuser and not org_exists and RepositoryRef.parse(name) is not None:
+                # Registry content outside any organization: an admin may read and clean it
+                # up, but nobody creates it by pushing.
+                allowed = {"pull", "delete"}
+            if "*" not in requested:
+                allowed &= requested
+            actions = tuple(a for a in ALL_ACTIONS if a in allowed)
+        elif rtype == "registry" and name == "catalog":
+            actions = ("*",) if superuser and "*" in requested else ()
+        else:
+            actions = ()
+        granted.append(Scope(type=rtype, name=name, actions=actions))
+    return granted
+
+
 def can_create_organization(*, user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
@@ -186,3 +222,21 @@ def require_organization_level(*, user: AnyUser, organization: Organization, lev
             403,
         )
     return have
+
+
+def organization_level_expression(*, user: AnyUser) -> Coalesce | Value:
+    """An expression for `user`'s level on each row of an Organization queryset (org grants).
+
+    `organizations.annotate(user_level=organization_level_expression(user=user))` gives what
+    `organization_level` gives per row, in the same single query.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Value(int(Level.NONE))
+    if user.is_superuser:
+        return Value(int(Level.MANAGE))
+    best = (
+        OrganizationPermission.objects.filter(_principal_q(user), organization=OuterRef("pk"))
+        .order_by("-level")
+        .values("level")[:1]
+    )
+    return Coalesce(Subquery(best), Value(int(Level.NONE)))

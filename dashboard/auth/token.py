@@ -1,0 +1,103 @@
+"""The registry's token realm (`GET /service/token`), as docker, podman and skopeo call it.
+
+What clients send (REGISTRY-FACTS.md §1.6): `service`, optional `account`, zero or more `scope`
+parameters (login sends none; a denied push retries with two), optional Basic credentials
+(none means anonymous), and sometimes `client_id` and `offline_token`. Berth never returns a
+`refresh_token`, so clients never switch to the OAuth POST form; POST answers 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from dashboard.registry.tokens import Scope, issue_token
+from dashboard.services.access import AnyUser, token_access_for
+
+#: More distinct scopes than any client asks for at once; the rest are dropped.
+MAX_SCOPES = 64
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    """An answer in the distribution error form clients already know how to print."""
+    return JsonResponse(
+        {"errors": [{"code": code, "message": message, "detail": None}]}, status=status
+    )
+
+
+def _unauthorized() -> JsonResponse:
+    response = _error(401, "UNAUTHORIZED", "invalid username or password")
+    response["WWW-Authenticate"] = 'Basic realm="Berth"'
+    return response
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """(username, password) from a Basic Authorization header; None when it is malformed."""
+    kind, _, encoded = header.partition(" ")
+    if kind.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep and username else None
+
+
+def _requested_scopes(request: HttpRequest) -> list[Scope]:
+    """Every well-formed scope, from repeated `scope` params or space-separated ones in one."""
+    scopes: list[Scope] = []
+    for value in request.GET.getlist("scope"):
+        for text in value.split():
+            scope = Scope.parse(text)
+            if scope is not None:
+                scopes.append(scope)
+    distinct = list(dict.fromkeys((s.type, s.name) for s in scopes))[:MAX_SCOPES]
+    keep = set(distinct)
+    return [s for s in scopes if (s.type, s.name) in keep]
+
+
+@csrf_exempt
+@never_cache
+def token(request: HttpRequest) -> JsonResponse:
+    """Issue a registry token carrying exactly the access the permission function allows.
+
+    200 with `token`/`access_token`/`expires_in`/`issued_at`; 401 with a Basic challenge on bad
+    credentials; 400 for another `service`; 404 for any method but GET.
+    """
+    if request.method != "GET":
+        return _error(404, "UNSUPPORTED", "Only GET is supported on this token realm.")
+    service = request.GET.get("service")
+    if service is not None and service != settings.TOKEN_SERVICE:
+        return _error(
+            400, "UNSUPPORTED", f"This realm issues tokens for {settings.TOKEN_SERVICE!r} only."
+        )
+    user: AnyUser = AnonymousUser()
+    header = request.headers.get("Authorization", "")
+    if header:
+        credentials = _basic_credentials(header)
+        if credentials is None:
+            return _unauthorized()
+        authenticated = authenticate(request, username=credentials[0], password=credentials[1])
+        if authenticated is None:
+            return _unauthorized()
+        user = authenticated
+    # `account`, `client_id` and `offline_token` are accepted and not used: the subject is who
+    # authenticated, and no refresh token is ever issued.
+    access = token_access_for(user=user, scopes=_requested_scopes(request))
+    issued = issue_token(subject=user.get_username(), access=access)
+    return JsonResponse(
+        {
+            "token": issued.token,
+            "access_token": issued.token,
+            "expires_in": issued.expires_in,
+            "issued_at": issued.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
