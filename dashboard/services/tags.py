@@ -1,0 +1,274 @@
+"""Deleting tags, images and repositories: exactly what the user chose goes, and the index
+follows at once.
+
+Registry facts this follows (REGISTRY-FACTS.md §3): deleting a manifest by digest removes every
+tag on it; distribution 2.8 cannot delete a tag by name (400 DIGEST_INVALID) while 3.x can; so
+on 2.8 one tag is removed by re-pointing it at a unique throwaway manifest and deleting that.
+There is no repository delete: every manifest is deleted and the index forgets the repository,
+though the registry keeps listing it in `_catalog`. DELETE and PUT are never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+
+from django.db import transaction
+
+from dashboard.models import Level, Manifest, Repository, Tag
+from dashboard.models.repositories import INDEX_MEDIA_TYPES
+from dashboard.registry.client import OCI_MANIFEST, RegistryClient, get_client
+from dashboard.registry.errors import RegistryError, RegistryNotFound
+from dashboard.services import index
+from dashboard.services.access import AnyUser, require_repository_level
+from dashboard.services.errors import (
+    INVALID_PARAMETERS,
+    MANIFEST_NOT_FOUND,
+    TAG_NOT_FOUND,
+    ServiceError,
+)
+from dashboard.services.index import PLACEHOLDER_ANNOTATION
+
+logger = logging.getLogger(__name__)
+
+EMPTY_CONFIG = b"{}"
+EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# Whether each registry (by base URL) deletes a tag by name. Learned once per process.
+_delete_by_tag: dict[str, bool] = {}
+_delete_by_tag_lock = threading.Lock()
+
+
+def _short(digest: str) -> str:
+    return digest[:19]
+
+
+def _placeholder_manifest(config_digest: str) -> bytes:
+    """A manifest no other tag can share: empty config, no layers, a fresh UUID annotation."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": EMPTY_CONFIG_TYPE,
+                "digest": config_digest,
+                "size": len(EMPTY_CONFIG),
+            },
+            "layers": [],
+            "annotations": {PLACEHOLDER_ANNOTATION: str(uuid.uuid4())},
+        }
+    ).encode()
+
+
+class _TagRemover:
+    """Removes single tags from one repository in the registry, never touching their siblings."""
+
+    def __init__(self, client: RegistryClient, path: str) -> None:
+        self.client = client
+        self.path = path
+        self._config_digest: str | None = None
+
+    def remove(self, name: str, *, expected_digest: str) -> None:
+        """Remove tag `name`; a tag the registry no longer has counts as removed.
+
+        Raises RegistryError (DELETE and PUT are never retried: neither is idempotent).
+        """
+        try:
+            current = self.client.head_manifest(self.path, name).digest
+        except RegistryNotFound:
+            return
+        if current != expected_digest:
+            # Re-pushed since the index saw it; the user asked for the tag, which goes either
+            # way, and the manifest it now points at stays in the registry.
+            logger.info("tag %s:%s moved to %s before deletion", self.path, name, current)
+        if _delete_by_tag.get(self.client.base_url, True) and self._delete_by_name(name):
+            return
+        digest = self.client.put_manifest(
+            self.path, name, _placeholder_manifest(self._empty_config()), OCI_MANIFEST
+        )
+        self.client.delete_manifest(self.path, digest)
+
+    def _delete_by_name(self, name: str) -> bool:
+        """Try DELETE by tag (distribution 3.x). False when this registry cannot (2.8)."""
+        try:
+            self.client.delete_manifest(self.path, name)
+        except RegistryNotFound:
+            return True  # gone already
+        except RegistryError as exc:
+            # 2.8 parses the reference as a digest and answers 400 (DIGEST_INVALID or
+            # UNSUPPORTED). A 405 means deletes are disabled: the throwaway could not be
+            # deleted either, so that error is raised rather than leaving a placeholder behind.
+            if exc.http_status != 400:
+                raise
+            with _delete_by_tag_lock:
+                _delete_by_tag[self.client.base_url] = False
+            return False
+        with _delete_by_tag_lock:
+            _delete_by_tag[self.client.base_url] = True
+        return True
+
+    def _empty_config(self) -> str:
+        if self._config_digest is None:
+            self._config_digest = self.client.ensure_blob(self.path, EMPTY_CONFIG)
+        return self._config_digest
+
+
+def tags_delete(*, repository: Repository, names: list[str], actor: AnyUser) -> list[str]:
+    """Delete exactly the tags `names` of `repository`; tags sharing their digest stay.
+
+    Returns the names removed, in the order given. Raises ServiceError: 4037018 (403) without
+    Manage; 4041056 (404) when a name is not a tag of the repository (nothing is deleted
+    then); the registry's failure (ServiceError.from_registry) with the tags already removed
+    named in the message.
+    """
+    require_repository_level(user=actor, repository=repository, level=Level.MANAGE)
+    wanted = list(dict.fromkeys(names))
+    known = {
+        tag.name: tag.manifest.digest
+        for tag in Tag.objects.filter(repository=repository, name__in=wanted).select_related(
+            "manifest"
+        )
+    }
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ServiceError(
+            TAG_NOT_FOUND,
+            f"{repository.full_name} has no tag {', '.join(unknown)}.",
+            404,
+        )
+    remover = _TagRemover(get_client(), repository.full_name)
+    removed: list[str] = []
+    for name in wanted:
+        try:
+            remover.remove(name, expected_digest=known[name])
+        except RegistryError as exc:
+            done = f" (removed {', '.join(removed)})" if removed else ""
+            raise ServiceError.from_registry(exc, doing=f"delete tag {name}{done}") from exc
+        index.tag_forget(repository=repository, names=[name])
+        removed.append(name)
+    return removed
+
+
+def manifest_delete_plan(*, repository: Repository, digest: str) -> list[Tag]:
+    """Every tag of `repository` that deleting `digest` takes with it, by name."""
+    return list(
+        Tag.objects.filter(repository=repository, manifest__digest=digest)
+        .select_related("manifest")
+        .order_by("name")
+    )
+
+
+def _indexes_containing(repository: Repository, digest: str) -> list[str]:
+    """Digests of the multi-arch manifests in the index that list `digest` as a platform."""
+    rows = Manifest.objects.filter(
+        repository=repository, media_type__in=INDEX_MEDIA_TYPES
+    ).values_list("digest", "platforms")
+    return [
+        parent
+        for parent, platforms in rows
+        if any(p.get("digest") == digest for p in platforms or [])
+    ]
+
+
+def manifest_delete(*, repository: Repository, digest: str, actor: AnyUser) -> list[str]:
+    """Delete the image `digest` and with it every tag on it (see `manifest_delete_plan`).
+
+    Returns the names of the tags removed. Raises ServiceError: 4037018 (403) without Manage;
+    4000014 (400) for a malformed digest, or a platform still listed by a multi-arch image
+    (deleting it would break that image); 4041060 (404) when neither the index nor the
+    registry has it; the registry's failure (ServiceError.from_registry).
+    """
+    require_repository_level(user=actor, repository=repository, level=Level.MANAGE)
+    if not _DIGEST.match(digest):
+        raise ServiceError(INVALID_PARAMETERS, f"{digest!r} is not a sha256 digest.", 400)
+    parents = _indexes_containing(repository, digest)
+    if parents:
+        raise ServiceError(
+            INVALID_PARAMETERS,
+            f"{_short(digest)} is a platform of the multi-arch image "
+            f"{', '.join(_short(p) for p in parents)}; delete that image instead.",
+            400,
+        )
+    names = [tag.name for tag in manifest_delete_plan(repository=repository, digest=digest)]
+    known = Manifest.objects.filter(repository=repository, digest=digest).exists()
+    try:
+        get_client().delete_manifest(repository.full_name, digest)
+    except RegistryNotFound as exc:
+        if not known:
+            raise ServiceError(
+                MANIFEST_NOT_FOUND, f"{repository.full_name} has no image {digest}.", 404
+            ) from exc
+        # Already gone from the registry: the index follows.
+    except RegistryError as exc:
+        raise ServiceError.from_registry(exc, doing=f"delete image {_short(digest)}") from exc
+    index.manifest_forget(repository=repository, digest=digest)
+    return names
+
+
+def _registry_digests(client: RegistryClient, path: str) -> dict[str, str]:
+    """{digest: media type} of every tagged manifest of `path` in the registry."""
+    try:
+        names = client.tags(path)
+    except RegistryNotFound:
+        return {}
+    digests: dict[str, str] = {}
+    for name in names:
+        try:
+            ref = client.head_manifest(path, name)
+        except RegistryNotFound:
+            continue  # deleted meanwhile
+        digests.setdefault(ref.digest, ref.media_type)
+    return digests
+
+
+def repository_delete(*, repository: Repository, actor: AnyUser) -> None:
+    """Delete every manifest of `repository` in the registry, then the repository from the index.
+
+    Deletes tagged manifests, those only the index knows, and the platforms of multi-arch
+    images. The registry keeps listing the empty repository in `_catalog`; reconcile does not
+    re-create repositories without tags. Raises ServiceError: 4037018 (403) without Manage; the
+    registry's failure (ServiceError.from_registry), after the index has forgotten the
+    manifests already deleted.
+    """
+    require_repository_level(user=actor, repository=repository, level=Level.MANAGE)
+    client = get_client()
+    path = repository.full_name
+    try:
+        digests = _registry_digests(client, path)
+        for digest, media_type in Manifest.objects.filter(repository=repository).values_list(
+            "digest", "media_type"
+        ):
+            digests.setdefault(digest, media_type)
+        children: list[str] = []
+        for digest, media_type in digests.items():
+            if media_type in INDEX_MEDIA_TYPES:
+                try:
+                    body = client.get_manifest(path, digest).json()
+                except RegistryNotFound:
+                    continue
+                children += [m["digest"] for m in body.get("manifests") or [] if "digest" in m]
+    except RegistryError as exc:
+        raise ServiceError.from_registry(exc, doing=f"list the images of {path}") from exc
+    # Multi-arch images before their platforms, so no image is ever left half-present.
+    order = list(dict.fromkeys([*digests, *children]))
+    deleted: list[str] = []
+    for digest in order:
+        try:
+            client.delete_manifest(path, digest)
+        except RegistryNotFound:
+            pass
+        except RegistryError as exc:
+            for gone in deleted:
+                index.manifest_forget(repository=repository, digest=gone)
+            raise ServiceError.from_registry(
+                exc, doing=f"delete image {_short(digest)} of {path}"
+            ) from exc
+        deleted.append(digest)
+    with transaction.atomic():
+        Tag.objects.filter(repository=repository).delete()
+        Manifest.objects.filter(repository=repository).delete()
+        Repository.objects.filter(pk=repository.pk).delete()
