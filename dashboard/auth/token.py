@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.registry.tokens import Scope, issue_token
-from dashboard.services.access import AnyUser, token_access_for
+from dashboard.services.access import REPOSITORY_PATH, AnyUser, token_access_for
 
 #: More distinct scopes than any client asks for at once; the rest are dropped.
 MAX_SCOPES = 64
@@ -57,8 +57,11 @@ def _requested_scopes(request: HttpRequest) -> list[Scope]:
     for value in request.GET.getlist("scope"):
         for text in value.split():
             scope = Scope.parse(text)
-            if scope is not None:
-                scopes.append(scope)
+            if scope is None:
+                continue
+            if scope.type == "repository" and not REPOSITORY_PATH.fullmatch(scope.name):
+                continue  # not a name any client could push; malformed
+            scopes.append(scope)
     distinct = list(dict.fromkeys((s.type, s.name) for s in scopes))[:MAX_SCOPES]
     keep = set(distinct)
     return [s for s in scopes if (s.type, s.name) in keep]

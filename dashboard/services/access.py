@@ -6,6 +6,7 @@ deletes, grants and shares. Superusers are SWR administrators: Manage everywhere
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -128,6 +129,11 @@ def actions_for_level(level: int) -> set[str]:
     return actions
 
 
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+#: A repository name as distribution's reference grammar allows it.
+REPOSITORY_PATH = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+
+
 def token_access_for(*, user: AnyUser, scopes: list[Scope]) -> list[Scope]:
     """The registry token access for `scopes`: each resource once, with exactly the allowed actions.
 
@@ -144,7 +150,9 @@ def token_access_for(*, user: AnyUser, scopes: list[Scope]) -> list[Scope]:
     granted: list[Scope] = []
     for (rtype, name), requested in wanted.items():
         allowed: set[str] = set()
-        if rtype == "repository":
+        if rtype == "repository" and (len(name) > 255 or not REPOSITORY_PATH.fullmatch(name)):
+            actions: tuple[str, ...] = ()  # no such repository can exist
+        elif rtype == "repository":
             level, org_exists = repository_level_by_path(user=user, path=name)
             allowed = actions_for_level(level)
             if superuser and not org_exists and RepositoryRef.parse(name) is not None:
