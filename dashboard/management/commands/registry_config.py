@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.registry.config import render_registry_config
 
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         "Render the registry's config.yml from deploy/registry/config.yml.tmpl and Berth's "
         "settings, to stdout or a file. Options override single values (compose, tests)."
     )
+    # It reads settings and one template only; a half-written view must not stop compose.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--output", "-o", help="write to this file instead of stdout")
@@ -58,6 +62,12 @@ class Command(BaseCommand):
             "--public-url",
             help="Berth's address as the registry reaches it (token realm, notifications)",
         )
+        parser.add_argument(
+            "--install-cert",
+            action="store_true",
+            help="also copy Berth's token certificate to the --rootcertbundle path "
+            "(compose: the registry container sees only the config volume)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         overrides: dict[str, str | None] = {
@@ -68,6 +78,8 @@ class Command(BaseCommand):
             "public_url": options["public_url"],
         }
         output = options["output"]
+        if options["install_cert"]:
+            self._install_cert(options["rootcertbundle"])
         if not output or output == "-":
             self.stdout.write(render_registry_config(**overrides), ending="")
             return
@@ -75,3 +87,13 @@ class Command(BaseCommand):
         changed = write_registry_config(path, **overrides)
         if options["verbosity"] >= 1:
             self.stderr.write(f"{'Wrote' if changed else 'Unchanged:'} {path}")
+
+    def _install_cert(self, target: str | None) -> None:
+        if not target:
+            raise CommandError("--install-cert needs --rootcertbundle (where to put it)")
+        source = Path(settings.TOKEN_CERT_FILE)
+        if not source.is_file():
+            raise CommandError(f"No token certificate at {source}; run berth_bootstrap first.")
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
