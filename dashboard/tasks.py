@@ -1,0 +1,57 @@
+"""Celery tasks: thin, taking ids, each calling one service and recording the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from dashboard.models import Job
+from dashboard.registry.errors import RegistryError
+from dashboard.services.errors import PREFIX, REGISTRY_UNAVAILABLE, ServiceError
+from dashboard.services.index import events_index_drain
+from dashboard.services.reconcile import reconcile_run, reconcile_schedule
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="dashboard.tasks.index_pending_events")
+def index_pending_events() -> int:
+    """Index every stored event not yet processed (queued by the notification receiver)."""
+    return events_index_drain()
+
+
+def _fail(job_id: int, status: str, code: str, message: str) -> None:
+    Job.objects.filter(pk=job_id).update(
+        status=status, error_code=code, error_message=message, finished_at=timezone.now()
+    )
+
+
+@shared_task(name="dashboard.tasks.reconcile_job")
+def reconcile_job(job_id: int) -> None:
+    """Claim reconcile Job `job_id` (pending → running) and run it; a Job already claimed is
+    left alone. The service records success or failure; a bug marks the Job errored."""
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.PENDING).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = Job.objects.get(pk=job_id)
+    try:
+        reconcile_run(job=job)
+    except ServiceError as exc:
+        _fail(job_id, Job.Status.FAILED, exc.code, exc.message)
+    except RegistryError as exc:
+        _fail(job_id, Job.Status.FAILED, PREFIX + REGISTRY_UNAVAILABLE, exc.message)
+    except Exception:
+        logger.exception("reconcile job %s crashed", job_id)
+        _fail(job_id, Job.Status.ERRORED, "INTERNAL", "Reconcile stopped on an internal error.")
+
+
+@shared_task(name="dashboard.tasks.reconcile_scheduled")
+def reconcile_scheduled() -> None:
+    """The periodic reconcile (beat): a Job without a creator, run here and now."""
+    job = reconcile_schedule()
+    if job is not None:
+        reconcile_job(job.pk)
