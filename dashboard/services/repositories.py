@@ -1,0 +1,81 @@
+"""Repositories (SWR images): naming rules and the attributes users edit after a push.
+
+SWR-SPEC.md §1.3 and §2.4: names are 1 to 128 characters and may contain `/`; `is_public`,
+`category` and `description` (at most 30,000 characters) are editable with Write permission.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+
+from dashboard.models import Category, Level, Repository
+from dashboard.services.access import AnyUser, require_repository_level
+from dashboard.services.errors import (
+    DESCRIPTION_TOO_LONG,
+    INVALID_PARAMETERS,
+    ServiceError,
+)
+
+MAX_LENGTH = 128
+MAX_DESCRIPTION = 30_000
+NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*$")
+
+
+def repository_name_error(name: str) -> str | None:
+    """Why `name` cannot be a repository name (SWR's rule), or None when it can."""
+    if not name:
+        return "The image name is required."
+    if len(name) > MAX_LENGTH:
+        return f"The image name must be at most {MAX_LENGTH} characters."
+    if not re.fullmatch(r"[a-z0-9._/-]+", name):
+        return (
+            "Only lowercase letters, digits, periods (.), slashes (/), underscores (_) "
+            "and hyphens (-)."
+        )
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "The image name must start and end with a lowercase letter or digit."
+    if "___" in name:
+        return "At most two consecutive underscores (_) are allowed."
+    if not NAME_RE.match(name):
+        return (
+            "Periods (.), slashes (/), underscores (_) and hyphens (-) may not be next to "
+            "each other."
+        )
+    return None
+
+
+def repository_update(
+    *,
+    repository: Repository,
+    actor: AnyUser,
+    is_public: bool,
+    category: str,
+    description: str,
+) -> Repository:
+    """Set a repository's type (public/private), category and description; return it.
+
+    `updated_at` keeps meaning "last push", as the image list sorts by it.
+    Raises ServiceError: 4037018 (403) without Write, 4000014 (400) for an unknown category,
+    4131012 (413) for a description over 30,000 characters.
+    """
+    require_repository_level(user=actor, repository=repository, level=Level.WRITE)
+    if category not in Category.values:
+        raise ServiceError(
+            INVALID_PARAMETERS,
+            f"Unknown category {category!r}; use one of: {', '.join(Category.values)}.",
+            400,
+        )
+    if len(description) > MAX_DESCRIPTION:
+        raise ServiceError(
+            DESCRIPTION_TOO_LONG,
+            f"The description exceeds the maximum length allowed ({MAX_DESCRIPTION} characters).",
+            413,
+        )
+    with transaction.atomic():
+        repository.is_public = is_public
+        repository.category = category
+        repository.description = description
+        repository.save(update_fields=["is_public", "category", "description"])
+    return repository
