@@ -1,0 +1,53 @@
+"""Tag reads for the repository page."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from dashboard.models import Manifest, Repository, Tag
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "-pushed": ("-pushed_at", "name"),
+    "pushed": ("pushed_at", "name"),
+    "name": ("name",),
+    "-name": ("-name",),
+}
+DEFAULT_SORT = "-pushed"
+
+
+def tag_list(*, repository: Repository, query: str = "", sort: str = DEFAULT_SORT) -> QuerySet[Tag]:
+    """The repository's tags with their manifests, newest push first unless `sort` says otherwise.
+
+    `query` matches tag names (substring). The manifests' large fields (raw text, config) are
+    not loaded. One query per evaluation.
+    """
+    qs = (
+        Tag.objects.filter(repository=repository)
+        .select_related("manifest")
+        .defer("manifest__raw", "manifest__config")
+    )
+    if query:
+        qs = qs.filter(name__icontains=query.strip())
+    return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def tag_get(*, repository: Repository, name: str) -> Tag | None:
+    """One tag with its full manifest, or None."""
+    return Tag.objects.filter(repository=repository, name=name).select_related("manifest").first()
+
+
+def manifest_get(*, repository: Repository, digest: str) -> Manifest | None:
+    """One manifest of the repository by digest, or None."""
+    return Manifest.objects.filter(repository=repository, digest=digest).first()
+
+
+def tags_by_manifest(*, repository: Repository, digests: list[str]) -> dict[str, list[str]]:
+    """Tag names per manifest digest for `digests`, sorted. One query."""
+    found: dict[str, list[str]] = {digest: [] for digest in digests}
+    for digest, name in (
+        Tag.objects.filter(repository=repository, manifest__digest__in=digests)
+        .order_by("name")
+        .values_list("manifest__digest", "name")
+    ):
+        found[digest].append(name)
+    return found
