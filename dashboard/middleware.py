@@ -1,14 +1,40 @@
-"""Render a `ServiceError` that escaped a view as a clear message, never a traceback."""
+"""The one place where refusals and failures that escape a view become what the user sees.
+
+- A `ServiceError` (or a `RegistryError`, wrapped as SWR's 5001038) on a page renders the
+  error page with the code and message, with the error's HTTP status.
+- On an htmx request it renders the small error partial: into the box the requesting element
+  named in `X-Berth-Error-Target`, or, when it named none, as a toast while the page stays as
+  it was (`HX-Reswap: none`). 404 and 403 on htmx requests are answered the same way.
+- On the SWR API and the registry endpoints it answers JSON.
+- Django messages added during an htmx request travel back as toasts in `HX-Trigger`, unless
+  the response sends the browser elsewhere (the next page shows them).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from dashboard.registry.errors import RegistryError
-from dashboard.services.errors import ServiceError
+from dashboard.services.errors import FORBIDDEN, ServiceError
+from dashboard.views.common import add_toast, error_target
+
+#: SWR: "The requested URL was not found".
+NOT_FOUND = "4040083"
+
+_LEVELS = {
+    messages.DEBUG: "info",
+    messages.INFO: "info",
+    messages.SUCCESS: "success",
+    messages.WARNING: "warning",
+    messages.ERROR: "danger",
+}
+_NAVIGATION_HEADERS = ("HX-Redirect", "HX-Location", "HX-Refresh", "Location")
 
 
 class ServiceErrorMiddleware:
@@ -16,21 +42,45 @@ class ServiceErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if _is_htmx(request) and not any(h in response for h in _NAVIGATION_HEADERS):
+            for message in messages.get_messages(request):
+                add_toast(response, _LEVELS.get(message.level, "info"), str(message))
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RegistryError):
             exception = ServiceError.from_registry(exception, doing="complete the request")
-        if not isinstance(exception, ServiceError):
-            return None
-        if request.path.startswith("/v2/") or request.path.startswith("/service/"):
+        if request.path.startswith(("/v2/", "/service/")):
+            if not isinstance(exception, ServiceError):
+                return None
             return JsonResponse(
                 {"error_code": exception.code, "error_msg": exception.message},
                 status=exception.status,
             )
-        return render(
-            request,
-            "dashboard/error.html",
-            {"code": exception.code, "message": exception.message},
+        if _is_htmx(request):
+            if isinstance(exception, Http404):
+                exception = ServiceError(NOT_FOUND, "Not found: it may have been deleted.", 404)
+            elif isinstance(exception, PermissionDenied):
+                exception = ServiceError(FORBIDDEN, "You do not have permission for this.", 403)
+        if not isinstance(exception, ServiceError):
+            return None
+        context = {"code": exception.code, "message": exception.message}
+        if not _is_htmx(request):
+            return render(request, "dashboard/error.html", context, status=exception.status)
+        response = HttpResponse(
+            render_to_string("dashboard/partials/_error.html", context, request=request),
             status=exception.status,
         )
+        target = error_target(request)
+        if target:
+            response["HX-Retarget"] = target
+            response["HX-Reswap"] = "innerHTML"
+        else:
+            response["HX-Reswap"] = "none"
+            add_toast(response, "danger", exception.message, exception.code)
+        return response
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))

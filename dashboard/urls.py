@@ -1,9 +1,66 @@
-from django.urls import path
+"""Dashboard pages (ARCHITECTURE.md §6). A repository name may contain `/`, so `-` separates it
+from what follows: no segment of a valid repository name is `-`."""
 
-from dashboard.views import pages
+from django.urls import path, register_converter
+
+from dashboard.views import help as help_views
+from dashboard.views import organizations, pages, repositories, tags
+
+
+class OrganizationNameConverter:
+    regex = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class RepositoryNameConverter(OrganizationNameConverter):
+    regex = r"[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*"
+
+
+class TagNameConverter(OrganizationNameConverter):
+    regex = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
+
+class DigestConverter(OrganizationNameConverter):
+    regex = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
+
+
+register_converter(OrganizationNameConverter, "berth_org")
+register_converter(RepositoryNameConverter, "berth_repo")
+register_converter(TagNameConverter, "berth_tag")
+register_converter(DigestConverter, "berth_digest")
 
 app_name = "dashboard"
 
+REPO = "repos/<berth_org:org>/<berth_repo:repo>"
+
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("orgs/", organizations.organization_list, name="organization-list"),
+    path("orgs/<berth_org:org>/", organizations.organization_detail, name="organization-detail"),
+    path(
+        "orgs/<berth_org:org>/delete/",
+        organizations.organization_delete_view,
+        name="organization-delete",
+    ),
+    path("repos/", repositories.repository_list, name="repository-list"),
+    path("repos/-/reconcile/", repositories.reconcile_start_view, name="reconcile-start"),
+    path(f"{REPO}/", repositories.repository_detail, name="repository-detail"),
+    path(f"{REPO}/-/edit/", repositories.repository_edit, name="repository-edit"),
+    path(f"{REPO}/-/delete/", repositories.repository_delete_view, name="repository-delete"),
+    path(f"{REPO}/-/delete-tags/", tags.tag_delete, name="tag-delete"),
+    path(f"{REPO}/-/tags/<berth_tag:tag>/", tags.tag_detail, name="tag-detail"),
+    path(
+        f"{REPO}/-/manifests/<berth_digest:digest>/", tags.manifest_detail, name="manifest-detail"
+    ),
+    path(
+        f"{REPO}/-/manifests/<berth_digest:digest>/delete/",
+        tags.manifest_delete_view,
+        name="manifest-delete",
+    ),
+    path("help/push/", help_views.push_help, name="push-help"),
 ]

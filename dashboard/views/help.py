@@ -1,0 +1,51 @@
+"""Push help: the exact commands for this registry and this user."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dashboard.models import Level
+from dashboard.selectors.organizations import organization_list_for_user
+from dashboard.views.common import registry_is_plain_http
+
+EXAMPLE = "myimage:1.0"
+
+
+@login_required
+def push_help(request: HttpRequest) -> HttpResponse:
+    """`docker login`/`tag`/`push` (and podman, skopeo, ctr) into an organization the user may
+    push to: `?org=`, or by default the first one they can write to."""
+    writable = [
+        org.name
+        for org in organization_list_for_user(user=request.user)
+        if org.user_level >= Level.WRITE
+    ]
+    chosen = request.GET.get("org", "")
+    organization = chosen if chosen in writable else (writable[0] if writable else "")
+    host = settings.REGISTRY_HOST
+    user = request.user.get_username()
+    target = f"{host}/{organization or '<organization>'}/{EXAMPLE}"
+    insecure = registry_is_plain_http()
+    tls = " --tls-verify=false" if insecure else ""
+    commands = {
+        "login": f"docker login -u {user} {host}",
+        "tag": f"docker tag {EXAMPLE} {target}",
+        "push": f"docker push {target}",
+        "podman_login": f"podman login{tls} -u {user} {host}",
+        "podman_push": f"podman push{tls} {EXAMPLE} {target}",
+        "skopeo": (
+            f"skopeo copy{' --dest-tls-verify=false' if insecure else ''} --dest-creds {user} "
+            f"docker-archive:myimage.tar docker://{target}"
+        ),
+        "ctr": f"ctr image push{' --plain-http' if insecure else ''} --user {user} {target}",
+    }
+    context = {
+        "writable": writable,
+        "organization": organization,
+        "insecure": insecure,
+        "commands": commands,
+    }
+    return render(request, "dashboard/help_push.html", context)

@@ -1,0 +1,142 @@
+"""Images: the list, one repository with its tags, editing its attributes, deleting it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from dashboard.forms import RepositoryEditForm, RepositoryFilterForm, TagFilterForm
+from dashboard.models import Level, Repository
+from dashboard.selectors.organizations import organization_list_for_user
+from dashboard.selectors.repositories import repository_list_for_user
+from dashboard.selectors.tags import tag_list
+from dashboard.services import reconcile, tags
+from dashboard.services.repositories import repository_update
+from dashboard.views.common import (
+    get_repository_for_user,
+    navigate,
+    paginate,
+    partial,
+    repository_url,
+)
+
+REPOSITORIES_PER_PAGE = 25
+TAGS_PER_PAGE = 50
+
+
+@login_required
+def repository_list(request: HttpRequest) -> HttpResponse:
+    """Every repository the user can see, filtered by name, organization, category, type."""
+    filters = RepositoryFilterForm(request.GET)
+    repositories = repository_list_for_user(user=request.user, **filters.filters())
+    context = {
+        "filters": filters,
+        "page": paginate(repositories, REPOSITORIES_PER_PAGE, request.GET.get("page")),
+        "organizations": organization_list_for_user(user=request.user).values_list(
+            "name", flat=True
+        ),
+    }
+    return render(request, partial(request, "dashboard/repositories.html", "table"), context)
+
+
+@login_required
+@require_POST
+def reconcile_start_view(request: HttpRequest) -> HttpResponse:
+    """Start a reconcile crawl now (administrators); the job reports what it changed."""
+    job = reconcile.reconcile_start(actor=request.user)
+    messages.info(request, f"Reconcile started (job #{job.pk}); the index updates as it runs.")
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("dashboard:repository-list")
+
+
+def tags_context(request: HttpRequest, repository: Repository, level: int) -> dict[str, object]:
+    """What the repository page and its tags partial need: the page of tags and the filters.
+
+    Filters come from the query string, or from the form of a POST that changed the tags.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    filters = TagFilterForm(data)
+    params = QueryDict(mutable=True)
+    params.update({key: data[key] for key in ("q", "sort") if data.get(key)})
+    return {
+        "tag_params": params,
+        "repository": repository,
+        "level": level,
+        "can_write": level >= Level.WRITE,
+        "can_manage": level >= Level.MANAGE,
+        "tag_filters": filters,
+        "tags_page": paginate(
+            tag_list(repository=repository, **filters.filters()), TAGS_PER_PAGE, data.get("page")
+        ),
+    }
+
+
+@login_required
+def repository_detail(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+    """One repository: pull address, attributes, counters, and its tags (sorted, filtered)."""
+    repository, level = get_repository_for_user(request, org, repo)
+    context = tags_context(request, repository, level)
+    return render(request, partial(request, "dashboard/repository_detail.html", "tags"), context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repository_edit(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+    """GET: the attributes form. POST: save type, category and description (Write)."""
+    repository, level = get_repository_for_user(request, org, repo, need=Level.WRITE)
+    initial = {
+        "is_public": "true" if repository.is_public else "false",
+        "category": repository.category,
+        "description": repository.description,
+    }
+    form = RepositoryEditForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            repository_update(repository=repository, actor=request.user, **form.cleaned_data)
+            messages.success(request, f"Saved the attributes of {repository.full_name}.")
+            if not request.htmx:
+                return redirect(repository_url(repository))
+            context = {"repository": repository, "level": level, "oob": False}
+            return render(request, "dashboard/repository_detail.html#summary", context)
+        status = 422
+    context = {"repository": repository, "form": form}
+    response = render(
+        request, partial(request, "dashboard/repository_edit.html", "form"), context, status=status
+    )
+    if status == 422 and request.htmx:
+        # The form was aimed at the summary; its errors belong back in the dialog.
+        retarget(response, "#berth-modal-content")
+        reswap(response, "innerHTML")
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repository_delete_view(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+    """GET: confirm, naming how many tags go. POST: delete all its images (Manage)."""
+    repository, _level = get_repository_for_user(request, org, repo, need=Level.MANAGE)
+    if request.method == "POST":
+        tags.repository_delete(repository=repository, actor=request.user)
+        messages.success(request, f"Repository {repository.full_name} deleted.")
+        return navigate(
+            request, reverse("dashboard:organization-detail", args=[repository.organization.name])
+        )
+    context = {
+        "title": f"Delete repository {repository.full_name}?",
+        "explanation": (
+            f"All {repository.tag_count} tags and their images are deleted from the registry. "
+            "This cannot be undone."
+        ),
+        "items": [],
+        "action": reverse("dashboard:repository-delete", args=[org, repo]),
+        "confirm_label": "Delete repository",
+        "cancel_url": repository_url(repository),
+    }
+    return render(request, partial(request, "dashboard/confirm.html", "dialog"), context)
