@@ -281,8 +281,11 @@ class Command(BaseCommand):
             return None
         if seed.running:
             seed.signal_group(signal.SIGTERM)
+            outcome = f"did not finish within {SEED_TIMEOUT:.0f}s"
+        else:
+            outcome = f"failed (exit {seed.returncode})"
         supervisor.say(
-            f"seed_demo failed (exit {seed.returncode}); Berth keeps running. "
+            f"seed_demo {outcome}; Berth keeps running. "
             "Retry with: .venv/bin/python manage.py seed_demo"
         )
         return None
