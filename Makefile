@@ -70,13 +70,13 @@ $(BIN)/python:
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	@echo "make: installing Berth's dependencies into $(VENV)"
 	@$(BIN)/python deploy/requirements.py > $(VENV)/requirements-run.txt
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	@$(BIN)/python -m pip install -qq --disable-pip-version-check \
 		-r $(VENV)/requirements-run.txt
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@echo "make: installing Berth's dependencies and test tools into $(VENV)"
 	@$(BIN)/python deploy/requirements.py test > $(VENV)/requirements-test.txt
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	@$(BIN)/python -m pip install -qq --disable-pip-version-check \
 		-r $(VENV)/requirements-test.txt
 	@touch $@ $(VENV)/.installed-run
