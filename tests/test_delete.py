@@ -17,6 +17,7 @@ import pytest
 from dashboard.models import (
     Level,
     Manifest,
+    Organization,
     OrganizationPermission,
     RegistryEvent,
     Repository,
@@ -45,11 +46,13 @@ def _uid() -> str:
 
 
 @pytest.fixture
-def org(worker: object, owner, make_org):  # type: ignore[no-untyped-def]
+def org(worker: object, owner: object, make_org: Callable[..., Organization]) -> Organization:
     return make_org(f"del-{_uid()}", creator=owner)
 
 
-def _push(client: RegistryClient, org, name: str, image: BuiltImage, *tags: str) -> Repository:  # type: ignore[no-untyped-def]
+def _push(
+    client: RegistryClient, org: Organization, name: str, image: BuiltImage, *tags: str
+) -> Repository:
     """Push `image` under each tag, each once the index shows the one before at its digest.
 
     One at a time because distribution 2.8 rewrites a manifest's link files on every PUT, and
@@ -58,16 +61,13 @@ def _push(client: RegistryClient, org, name: str, image: BuiltImage, *tags: str)
     path = f"{org.name}/{name}"
     for tag in tags:
         push_image(client, path, image, tag)
-        wait_for(
-            lambda tag=tag: Tag.objects.filter(
-                repository__organization=org,
-                repository__name=name,
-                name=tag,
-                manifest__digest=image.digest,
-            ).exists(),
-            timeout=30,
-            what=f"the index to show {path}:{tag}",
+        indexed = Tag.objects.filter(
+            repository__organization=org,
+            repository__name=name,
+            name=tag,
+            manifest__digest=image.digest,
         )
+        wait_for(indexed.exists, timeout=30, what=f"the index to show {path}:{tag}")
     return Repository.objects.get(organization=org, name=name)
 
 
