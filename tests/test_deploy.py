@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 
+from dashboard.management.commands.run_berth import redacted
 from dashboard.registry.tokens import generate_signing_key
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -357,6 +358,12 @@ def _assert_nothing_left(data_dir: Path) -> None:
     while (left := _processes_mentioning(str(data_dir))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"processes left behind: {left}"
+
+
+def test_run_berth_never_prints_the_redis_password() -> None:
+    assert redacted("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert redacted("redis://user:s3cret@redis/0") == "redis://user:***@redis/0"
+    assert redacted("redis://127.0.0.1:6380/0") == "redis://127.0.0.1:6380/0"
 
 
 @pytest.mark.registry

@@ -67,6 +67,15 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def redacted(url: str) -> str:
+    """`url` without its password, for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def registry_listen_addresses(config_file: Path) -> tuple[str, str | None]:
     """The rendered config's `http.addr` and `http.debug.addr`: where the registry will listen."""
     config = yaml.safe_load(config_file.read_text())
@@ -172,11 +181,13 @@ class Command(BaseCommand):
             PYTHONUNBUFFERED="1",
         )
         if settings.REDIS_URL and redis_answers(settings.REDIS_URL):
-            supervisor.say(f"using the redis at REDIS_URL={settings.REDIS_URL}")
+            supervisor.say(f"using the redis at REDIS_URL={redacted(settings.REDIS_URL)}")
             env["REDIS_URL"] = settings.REDIS_URL
             return env
         if settings.REDIS_URL:
-            supervisor.say(f"REDIS_URL={settings.REDIS_URL} does not answer; starting our own")
+            supervisor.say(
+                f"REDIS_URL={redacted(settings.REDIS_URL)} does not answer; starting our own"
+            )
         env["REDIS_URL"] = self._start_redis(supervisor)
         return env
 
