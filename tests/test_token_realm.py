@@ -15,11 +15,12 @@ import jwt
 import pytest
 from cryptography import x509
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.test import Client
 
-from dashboard.models import Level, OrganizationPermission, Repository
+from dashboard.models import Level, Organization, OrganizationPermission, Repository, Tag
 from dashboard.registry.client import RegistryClient
+from dashboard.registry.errors import RegistryAuthError
 from dashboard.registry.images import BuiltImage, build_image, push_image
 from dashboard.registry.tokens import Scope
 from dashboard.services.access import (
@@ -28,7 +29,7 @@ from dashboard.services.access import (
     token_access_for,
 )
 from tests.conftest import PASSWORD
-from tests.servers import RegistryProcess
+from tests.servers import RegistryProcess, wait_for
 
 REALM = "/service/token"
 
@@ -432,12 +433,21 @@ class Skopeo:
 
 
 @pytest.fixture
-def skopeo(tmp_path: Path, running_registry: RegistryProcess, transactional_db: None) -> Skopeo:
+def skopeo(tmp_path: Path, running_registry: RegistryProcess, worker: object) -> Skopeo:
     return Skopeo(tmp_path, running_registry)
 
 
+def _indexed(org: Organization, name: str, tag: str, digest: str) -> Tag:
+    """Wait until the real event path has indexed `tag`, so no event outlives the test."""
+    found = Tag.objects.filter(
+        repository__organization=org, repository__name=name, name=tag, manifest__digest=digest
+    )
+    wait_for(found.exists, timeout=30, what=f"the index to show {org.name}/{name}:{tag}")
+    return found.select_related("repository").get()
+
+
 def test_skopeo_login_succeeds_and_bad_password_is_invalid_credentials(
-    skopeo: Skopeo, owner
+    skopeo: Skopeo, owner: User
 ) -> None:
     good = skopeo.login("owner")
     assert good.returncode == 0, good.stderr
@@ -448,7 +458,10 @@ def test_skopeo_login_succeeds_and_bad_password_is_invalid_credentials(
 
 
 def test_owner_pushes_and_pulls_with_skopeo(
-    skopeo: Skopeo, owner, make_org, berth_registry_client: RegistryClient
+    skopeo: Skopeo,
+    owner: User,
+    make_org: Callable[..., Organization],
+    berth_registry_client: RegistryClient,
 ) -> None:
     org = make_org(f"tok-{_uid()}", creator=owner)
     image = build_image(labels={"case": _uid()})
@@ -456,6 +469,8 @@ def test_owner_pushes_and_pulls_with_skopeo(
     pushed = skopeo.push(image, f"{org.name}/app:v1")
     assert pushed.returncode == 0, pushed.stderr
     assert berth_registry_client.head_manifest(f"{org.name}/app", "v1").digest == image.digest
+    # The token's subject is the username: the registry reports it as the event's actor.
+    assert _indexed(org, "app", "v1", image.digest).pushed_by == "owner"
     inspected = skopeo.inspect(f"{org.name}/app:v1", "--raw")
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout) == json.loads(image.manifest)
@@ -464,12 +479,16 @@ def test_owner_pushes_and_pulls_with_skopeo(
 
 
 def test_outsider_can_neither_push_nor_pull_a_private_repository(
-    skopeo: Skopeo, owner, outsider, make_org, berth_registry_client: RegistryClient
+    skopeo: Skopeo,
+    owner: User,
+    outsider: User,
+    make_org: Callable[..., Organization],
+    berth_registry_client: RegistryClient,
 ) -> None:
     org = make_org(f"tok-{_uid()}", creator=owner)
     image = build_image(labels={"case": _uid()})
     push_image(berth_registry_client, f"{org.name}/app", image, "v1")
-    Repository.objects.create(organization=org, name="app")
+    _indexed(org, "app", "v1", image.digest)
     assert skopeo.login("outsider").returncode == 0
     pushed = skopeo.push(build_image(labels={"case": _uid()}), f"{org.name}/app:v2")
     assert pushed.returncode != 0
@@ -482,12 +501,18 @@ def test_outsider_can_neither_push_nor_pull_a_private_repository(
 
 
 def test_reader_pulls_but_cannot_push(
-    skopeo: Skopeo, owner, make_user, make_org, berth_registry_client: RegistryClient
+    skopeo: Skopeo,
+    owner: User,
+    make_user: Callable[..., User],
+    make_org: Callable[..., Organization],
+    berth_registry_client: RegistryClient,
 ) -> None:
     reader = make_user("reader")
     org = make_org(f"tok-{_uid()}", creator=owner)
     OrganizationPermission.objects.create(organization=org, user=reader, level=Level.READ)
-    push_image(berth_registry_client, f"{org.name}/app", build_image(labels={"c": _uid()}), "v1")
+    image = build_image(labels={"c": _uid()})
+    push_image(berth_registry_client, f"{org.name}/app", image, "v1")
+    _indexed(org, "app", "v1", image.digest)
     assert skopeo.login("reader").returncode == 0
     assert skopeo.pull(f"{org.name}/app:v1").returncode == 0
     pushed = skopeo.push(build_image(labels={"case": _uid()}), f"{org.name}/app:v2")
@@ -496,15 +521,18 @@ def test_reader_pulls_but_cannot_push(
 
 
 def test_anonymous_pulls_a_public_repository_only(
-    skopeo: Skopeo, owner, make_org, berth_registry_client: RegistryClient
+    skopeo: Skopeo,
+    owner: User,
+    make_org: Callable[..., Organization],
+    berth_registry_client: RegistryClient,
 ) -> None:
     org = make_org(f"tok-{_uid()}", creator=owner)
     for name in ("open", "closed"):
-        push_image(
-            berth_registry_client, f"{org.name}/{name}", build_image(labels={"c": _uid()}), "v1"
-        )
-    Repository.objects.create(organization=org, name="open", is_public=True)
-    Repository.objects.create(organization=org, name="closed")
+        image = build_image(labels={"c": _uid()})
+        push_image(berth_registry_client, f"{org.name}/{name}", image, "v1")
+        _indexed(org, name, "v1", image.digest)
+    # Repositories start private; the owner makes one public.
+    Repository.objects.filter(organization=org, name="open").update(is_public=True)
     opened = skopeo.pull(f"{org.name}/open:v1", "--src-no-creds")
     assert opened.returncode == 0, opened.stderr
     closed = skopeo.pull(f"{org.name}/closed:v1", "--src-no-creds")
@@ -518,10 +546,11 @@ def test_anonymous_pulls_a_public_repository_only(
         f"docker://{skopeo.host}/{org.name}/open:v2",
     )
     assert pushed.returncode != 0
+    assert berth_registry_client.tags(f"{org.name}/open") == ["v1"]
 
 
 def test_push_into_a_missing_organization_is_refused_by_the_registry(
-    skopeo: Skopeo, admin_user, berth_registry_client: RegistryClient
+    skopeo: Skopeo, admin_user: User, berth_registry_client: RegistryClient
 ) -> None:
     missing = f"nope-{_uid()}"
     assert skopeo.login("root").returncode == 0
@@ -532,20 +561,23 @@ def test_push_into_a_missing_organization_is_refused_by_the_registry(
 
 def test_user_client_deletes_only_with_manage(
     user_registry_client: Callable[..., RegistryClient],
-    owner,
-    make_user,
-    make_org,
+    owner: User,
+    make_user: Callable[..., User],
+    make_org: Callable[..., Organization],
     berth_registry_client: RegistryClient,
-    transactional_db: None,
+    worker: object,
 ) -> None:
     writer = make_user("writer")
     org = make_org(f"tok-{_uid()}", creator=owner)
     OrganizationPermission.objects.create(organization=org, user=writer, level=Level.WRITE)
     image = build_image(labels={"c": _uid()})
     digest = push_image(user_registry_client("writer"), f"{org.name}/app", image, "v1")
-    from dashboard.registry.errors import RegistryAuthError
+    _indexed(org, "app", "v1", digest)
 
     with pytest.raises(RegistryAuthError):
         user_registry_client("writer").delete_manifest(f"{org.name}/app", digest)
     user_registry_client("owner").delete_manifest(f"{org.name}/app", digest)
+
     assert berth_registry_client.tags(f"{org.name}/app") == []
+    gone = Tag.objects.filter(repository__organization=org, name="v1")
+    wait_for(lambda: not gone.exists(), timeout=30, what="the index to drop the deleted tag")
