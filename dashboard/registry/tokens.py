@@ -98,6 +98,8 @@ def ensure_signing_key() -> bool:
 @dataclass(frozen=True)
 class _Signer:
     key_pem: bytes
+    # Loaded once: parsing the PEM on every token (OpenSSL 3 checks the RSA key) costs ~80 ms.
+    key: rsa.RSAPrivateKey
     x5c: list[str]
 
 
@@ -106,7 +108,10 @@ def _signer_for(key_file: str, cert_file: str, mtime: float) -> _Signer:
     key_pem = Path(key_file).read_bytes()
     cert = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
     der = cert.public_bytes(serialization.Encoding.DER)
-    return _Signer(key_pem=key_pem, x5c=[base64.b64encode(der).decode()])
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{key_file} is not an RSA key (tokens are signed with RS256).")
+    return _Signer(key_pem=key_pem, key=key, x5c=[base64.b64encode(der).decode()])
 
 
 def _signer() -> _Signer:
@@ -136,5 +141,5 @@ def issue_token(*, subject: str, access: list[Scope], ttl: int | None = None) ->
         "jti": uuid.uuid4().hex,
         "access": [{"type": s.type, "name": s.name, "actions": list(s.actions)} for s in access],
     }
-    token = jwt.encode(claims, signer.key_pem, algorithm="RS256", headers={"x5c": signer.x5c})
+    token = jwt.encode(claims, signer.key, algorithm="RS256", headers={"x5c": signer.x5c})
     return IssuedToken(token=token, expires_in=ttl, issued_at=now)
