@@ -46,6 +46,16 @@
     toast("danger", "Berth cannot be reached. Check your connection and try again.", "");
   });
 
+  // Filter forms marked data-drop-empty leave blank fields out of the URL (and the history).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!event.detail.useUrlParams || !elt || !elt.closest("[data-drop-empty]")) return;
+    var data = event.detail.formData;
+    Array.from(data.keys()).forEach(function (key) {
+      if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
+    });
+  });
+
   // --- the shared modal -------------------------------------------------------------------
   function modal() {
     var element = document.getElementById("berth-modal");
