@@ -3,12 +3,13 @@ pushes an image into it through the registry), browse organization → repositor
 pull command (with and without the clipboard API), delete one of two sibling tags.
 
 Everything is real: the live Berth server, the registry using its token realm and sending it
-notifications, the Celery worker building the index. Screenshots of the main pages go to
-docs/screenshots/ for the README.
+notifications, the Celery worker building the index. Screenshots of the main pages go to the
+test's temporary directory, or to docs/screenshots/ for the README when BERTH_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +25,20 @@ from tests.servers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.registry]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]
 
 
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shot(tmp_path: Path) -> Callable[[Page, str], None]:
+    folder = DOCS_SCREENSHOTS if os.environ.get("BERTH_SCREENSHOTS") == "1" else tmp_path
+
+    def take(page: Page, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        assert (folder / f"{name}.png").stat().st_size > 0
+
+    return take
 
 
 def nav(page: Page, name: str) -> None:
@@ -55,6 +63,7 @@ def test_sign_in_create_push_browse_copy_delete(  # type: ignore[no-untyped-def]
     user_registry_client: Callable[..., RegistryClient],
     berth_registry_client: RegistryClient,
     settings,
+    shot: Callable[[Page, str], None],
 ) -> None:
     base = live_server.url
     make_user("alice")
