@@ -449,6 +449,9 @@ def test_compose_registry_config_reaches_web_and_keeps_debug_on_loopback() -> No
     config = _render(*args)
 
     assert config["notifications"]["endpoints"][0]["url"] == "http://web:8000/service/notifications"
+    # Clients are sent to the public address, never to web's in-network name.
+    realm = config["auth"]["token"]["realm"]
+    assert realm.startswith("${BERTH_PUBLIC_URL") and realm.endswith("/service/token")
     debug_addr = config["http"]["debug"]["addr"]
     assert debug_addr.startswith("127.0.0.1:")
     assert debug_addr in " ".join(services["registry"]["healthcheck"]["test"])

@@ -18,8 +18,13 @@ def registry_config_values(
     storage_dir: str | None = None,
     rootcertbundle: str | None = None,
     public_url: str | None = None,
+    notify_url: str | None = None,
 ) -> dict[str, str]:
-    """The template's values from settings; keyword arguments override them (compose, tests)."""
+    """The template's values from settings; keyword arguments override them (compose, tests).
+
+    `public_url` is Berth as docker clients reach it (the token realm); `notify_url` is where
+    the registry posts events, by default on the same address (compose: web's own name).
+    """
     public = (public_url or settings.PUBLIC_URL).rstrip("/")
     port = settings.REGISTRY_PORT
     return {
@@ -31,7 +36,7 @@ def registry_config_values(
         "service": settings.TOKEN_SERVICE,
         "issuer": settings.TOKEN_ISSUER,
         "rootcertbundle": rootcertbundle or str(settings.TOKEN_CERT_FILE),
-        "notify_url": f"{public}/service/notifications",
+        "notify_url": notify_url or f"{public}/service/notifications",
         "notify_secret": settings.NOTIFY_SECRET,
     }
 

@@ -60,7 +60,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--public-url",
-            help="Berth's address as the registry reaches it (token realm, notifications)",
+            help="Berth's address as docker clients reach it (the token realm; also "
+            "notifications unless --notify-url is given)",
+        )
+        parser.add_argument(
+            "--notify-url",
+            help="where the registry posts its events (default <public-url>/service/notifications)",
         )
         parser.add_argument(
             "--install-cert",
@@ -76,6 +81,7 @@ class Command(BaseCommand):
             "storage_dir": options["storage_dir"],
             "rootcertbundle": options["rootcertbundle"],
             "public_url": options["public_url"],
+            "notify_url": options["notify_url"],
         }
         output = options["output"]
         if options["install_cert"]:
