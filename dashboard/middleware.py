@@ -8,6 +8,7 @@
 - On the SWR API and the registry endpoints it answers JSON.
 - Django messages added during an htmx request travel back as toasts in `HX-Trigger`, unless
   the response sends the browser elsewhere (the next page shows them).
+- Every response varies on `HX-Request`: one URL serves a page and its htmx fragment.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 
 from dashboard.registry.errors import RegistryError
 from dashboard.services.errors import FORBIDDEN, ServiceError
@@ -43,6 +45,8 @@ class ServiceErrorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        # The same URL answers a page or, for htmx, its fragment: caches must keep both.
+        patch_vary_headers(response, ["HX-Request"])
         if _is_htmx(request) and not any(h in response for h in _NAVIGATION_HEADERS):
             for message in messages.get_messages(request):
                 add_toast(response, _LEVELS.get(message.level, "info"), str(message))

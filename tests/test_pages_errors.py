@@ -159,3 +159,10 @@ def test_api_paths_get_json_and_unknown_exceptions_pass_through() -> None:
         "error_msg": "No org.",
     }
     assert middleware.process_exception(_request("/", htmx=True), ValueError("bug")) is None
+
+
+def test_pages_and_fragments_are_cached_apart(client, owner) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(owner)
+    for headers in ({}, HTMX):
+        response = client.get("/repos/", **headers)
+        assert "HX-Request" in response["Vary"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from dashboard.models import Organization, OrganizationPermission
+from dashboard.models import Level, Organization, OrganizationPermission
 from dashboard.services.access import (
     AnyUser,
     organization_level_expression,
@@ -45,4 +45,15 @@ def organization_members(*, organization: Organization) -> QuerySet[Organization
         OrganizationPermission.objects.filter(organization=organization)
         .select_related("user", "team")
         .order_by("team__name", "-level", "user__username")
+    )
+
+
+def organization_names_writable_by(*, user: AnyUser) -> list[str]:
+    """Names of the organizations `user` may push into (org-level Write or Manage), by name."""
+    return list(
+        organizations_visible_to(user=user)
+        .alias(user_level=organization_level_expression(user=user))
+        .filter(user_level__gte=Level.WRITE)
+        .order_by("name")
+        .values_list("name", flat=True)
     )

@@ -8,12 +8,17 @@ holds Manage; only an empty organization can be deleted.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from dashboard.models import Level, Organization, OrganizationPermission
 from dashboard.services.access import AnyUser, can_create_organization, require_organization_level
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 from dashboard.services.errors import (
     FORBIDDEN_ORG,
     INVALID_ORG_NAME,
@@ -63,9 +68,10 @@ def organization_create(*, name: str, actor: AnyUser) -> Organization:
         raise ServiceError(INVALID_ORG_NAME, f"Invalid organization name: {problem}", 400)
     if not can_create_organization(user=actor):
         raise ServiceError(FORBIDDEN_ORG, "You may not create organizations.", 403)
+    creator = cast("User", actor)  # signed in and active, as checked above
     with transaction.atomic():
-        if not actor.is_superuser:
-            created = Organization.objects.filter(creator=actor).count()
+        if not creator.is_superuser:
+            created = Organization.objects.filter(creator=creator).count()
             if created >= settings.ORG_QUOTA:
                 raise ServiceError(
                     ORG_QUOTA_EXCEEDED,
@@ -77,12 +83,12 @@ def organization_create(*, name: str, actor: AnyUser) -> Organization:
             raise _exists(name)
         try:
             with transaction.atomic():
-                organization = Organization.objects.create(name=name, creator=actor)
+                organization = Organization.objects.create(name=name, creator=creator)
         except IntegrityError:
             # Created by someone else between the check and the insert.
             raise _exists(name) from None
         OrganizationPermission.objects.create(
-            organization=organization, user=actor, level=Level.MANAGE
+            organization=organization, user=creator, level=Level.MANAGE
         )
     return organization
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from dashboard.models import Level, Organization, Repository
 from dashboard.services.access import (
@@ -24,7 +25,12 @@ from dashboard.services.access import (
 )
 from dashboard.services.errors import FORBIDDEN_IMAGE, FORBIDDEN_ORG, ServiceError
 
-T = TypeVar("T")
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for type checking)."""
+
+    htmx: HtmxDetails
+
 
 TOAST_EVENT = "berth:toast"
 #: An element may ask for its errors inline by sending this header with the CSS id of a box.
@@ -96,9 +102,9 @@ def repository_url(repository: Repository) -> str:
     )
 
 
-def navigate(request: HttpRequest, url: str) -> HttpResponse:
+def navigate(request: HtmxHttpRequest, url: str) -> HttpResponse:
     """Send the browser to `url`: a redirect, or for htmx a client-side one (`HX-Redirect`)."""
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
@@ -122,15 +128,15 @@ def error_target(request: HttpRequest) -> str | None:
     return target if _ELEMENT_ID.match(target) else None
 
 
-def paginate(items: QuerySet[T], per_page: int, number: object) -> Page:
+def paginate(items: QuerySet[Any], per_page: int, number: str | None) -> Page:
     """The page of `items` numbered `number` (invalid numbers give the first page, numbers past
     the end the last one)."""
     return Paginator(items, per_page).get_page(number)
 
 
-def partial(request: HttpRequest, template: str, name: str) -> str:
+def partial(request: HtmxHttpRequest, template: str, name: str) -> str:
     """The template for a full page, or its named partial for an htmx request."""
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     return f"{template}#{name}" if htmx and not htmx.history_restore_request else template
 
 

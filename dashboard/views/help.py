@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from dashboard.models import Level
-from dashboard.selectors.organizations import organization_list_for_user
-from dashboard.views.common import registry_is_plain_http
+from dashboard.selectors.organizations import organization_names_writable_by
+from dashboard.views.common import HtmxHttpRequest, registry_is_plain_http
 
 EXAMPLE = "myimage:1.0"
 
 
 @login_required
-def push_help(request: HttpRequest) -> HttpResponse:
+def push_help(request: HtmxHttpRequest) -> HttpResponse:
     """`docker login`/`tag`/`push` (and podman, skopeo, ctr) into an organization the user may
     push to: `?org=`, or by default the first one they can write to."""
-    writable = [
-        org.name
-        for org in organization_list_for_user(user=request.user)
-        if org.user_level >= Level.WRITE
-    ]
+    writable = organization_names_writable_by(user=request.user)
     chosen = request.GET.get("org", "")
     organization = chosen if chosen in writable else (writable[0] if writable else "")
     host = settings.REGISTRY_HOST

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -14,14 +14,20 @@ from dashboard.models import Level
 from dashboard.selectors.organizations import organization_list_for_user, organization_members
 from dashboard.selectors.repositories import repository_list_for_user
 from dashboard.services.organizations import organization_create, organization_delete
-from dashboard.views.common import get_organization_for_user, navigate, paginate, partial
+from dashboard.views.common import (
+    HtmxHttpRequest,
+    get_organization_for_user,
+    navigate,
+    paginate,
+    partial,
+)
 
 PER_PAGE = 25
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: HtmxHttpRequest) -> HttpResponse:
     """GET: the organizations the user can see. POST: create one (the form is on the page)."""
     form = OrganizationCreateForm(request.POST or None)
     status = 200
@@ -46,7 +52,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_detail(request: HttpRequest, org: str) -> HttpResponse:
+def organization_detail(request: HtmxHttpRequest, org: str) -> HttpResponse:
     """One organization: its repositories the user can see, and who holds grants on it."""
     organization, level = get_organization_for_user(request, org)
     repositories = repository_list_for_user(
@@ -68,7 +74,7 @@ def organization_detail(request: HttpRequest, org: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organization_delete_view(request: HttpRequest, org: str) -> HttpResponse:
+def organization_delete_view(request: HtmxHttpRequest, org: str) -> HttpResponse:
     """GET: confirm. POST: delete the (empty) organization and go back to the list."""
     organization, _level = get_organization_for_user(request, org, need=Level.MANAGE)
     if request.method == "POST":

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from dashboard.selectors.overview import overview_for_user, recent_pushes
+from dashboard.views.common import HtmxHttpRequest
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     """What the user can see in numbers, the latest pushes, and how to log in with docker."""
     context = {
         "overview": overview_for_user(user=request.user),

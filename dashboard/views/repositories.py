@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +18,7 @@ from dashboard.selectors.tags import tag_list
 from dashboard.services import reconcile, tags
 from dashboard.services.repositories import repository_update
 from dashboard.views.common import (
+    HtmxHttpRequest,
     get_repository_for_user,
     navigate,
     paginate,
@@ -30,7 +31,7 @@ TAGS_PER_PAGE = 50
 
 
 @login_required
-def repository_list(request: HttpRequest) -> HttpResponse:
+def repository_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every repository the user can see, filtered by name, organization, category, type."""
     filters = RepositoryFilterForm(request.GET)
     repositories = repository_list_for_user(user=request.user, **filters.filters())
@@ -46,7 +47,7 @@ def repository_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def reconcile_start_view(request: HttpRequest) -> HttpResponse:
+def reconcile_start_view(request: HtmxHttpRequest) -> HttpResponse:
     """Start a reconcile crawl now (administrators); the job reports what it changed."""
     job = reconcile.reconcile_start(actor=request.user)
     messages.info(request, f"Reconcile started (job #{job.pk}); the index updates as it runs.")
@@ -55,7 +56,7 @@ def reconcile_start_view(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:repository-list")
 
 
-def tags_context(request: HttpRequest, repository: Repository, level: int) -> dict[str, object]:
+def tags_context(request: HtmxHttpRequest, repository: Repository, level: int) -> dict[str, object]:
     """What the repository page and its tags partial need: the page of tags and the filters.
 
     Filters come from the query string, or from the form of a POST that changed the tags.
@@ -78,7 +79,7 @@ def tags_context(request: HttpRequest, repository: Repository, level: int) -> di
 
 
 @login_required
-def repository_detail(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+def repository_detail(request: HtmxHttpRequest, org: str, repo: str) -> HttpResponse:
     """One repository: pull address, attributes, counters, and its tags (sorted, filtered)."""
     repository, level = get_repository_for_user(request, org, repo)
     context = tags_context(request, repository, level)
@@ -87,7 +88,7 @@ def repository_detail(request: HttpRequest, org: str, repo: str) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def repository_edit(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+def repository_edit(request: HtmxHttpRequest, org: str, repo: str) -> HttpResponse:
     """GET: the attributes form. POST: save type, category and description (Write)."""
     repository, level = get_repository_for_user(request, org, repo, need=Level.WRITE)
     initial = {
@@ -119,7 +120,7 @@ def repository_edit(request: HttpRequest, org: str, repo: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def repository_delete_view(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+def repository_delete_view(request: HtmxHttpRequest, org: str, repo: str) -> HttpResponse:
     """GET: confirm, naming how many tags go. POST: delete all its images (Manage)."""
     repository, _level = get_repository_for_user(request, org, repo, need=Level.MANAGE)
     if request.method == "POST":

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -19,6 +19,7 @@ from dashboard.selectors.tags import manifest_get, tag_get, tags_by_manifest
 from dashboard.services import index, tags
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
 from dashboard.views.common import (
+    HtmxHttpRequest,
     get_repository_for_user,
     navigate,
     partial,
@@ -32,7 +33,7 @@ MAX_BULK = 500
 
 
 @login_required
-def tag_detail(request: HttpRequest, org: str, repo: str, tag: str) -> HttpResponse:
+def tag_detail(request: HtmxHttpRequest, org: str, repo: str, tag: str) -> HttpResponse:
     """One tag: its manifest, config, layers, history, labels, environment, platforms."""
     repository, level = get_repository_for_user(request, org, repo)
     found = tag_get(repository=repository, name=tag)
@@ -42,7 +43,7 @@ def tag_detail(request: HttpRequest, org: str, repo: str, tag: str) -> HttpRespo
 
 
 @login_required
-def manifest_detail(request: HttpRequest, org: str, repo: str, digest: str) -> HttpResponse:
+def manifest_detail(request: HtmxHttpRequest, org: str, repo: str, digest: str) -> HttpResponse:
     """One manifest by digest, e.g. a platform of a multi-arch image."""
     repository, level = get_repository_for_user(request, org, repo)
     manifest = manifest_get(repository=repository, digest=digest)
@@ -52,7 +53,7 @@ def manifest_detail(request: HttpRequest, org: str, repo: str, digest: str) -> H
 
 
 def _render_manifest(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     repository: Repository,
     level: int,
     manifest: Manifest,
@@ -128,7 +129,7 @@ def _image_details(manifest: Manifest) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def tag_delete(request: HttpRequest, org: str, repo: str) -> HttpResponse:
+def tag_delete(request: HtmxHttpRequest, org: str, repo: str) -> HttpResponse:
     """GET: confirm, naming every selected tag. POST: delete exactly those tags (Manage).
 
     After an htmx POST the tags table comes back (same filters and page) with the counters.
@@ -170,7 +171,9 @@ def tag_delete(request: HttpRequest, org: str, repo: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def manifest_delete_view(request: HttpRequest, org: str, repo: str, digest: str) -> HttpResponse:
+def manifest_delete_view(
+    request: HtmxHttpRequest, org: str, repo: str, digest: str
+) -> HttpResponse:
     """GET: confirm, listing every tag that goes with the image. POST: delete it (Manage)."""
     repository, _level = get_repository_for_user(request, org, repo, need=Level.MANAGE)
     if request.method == "POST":
