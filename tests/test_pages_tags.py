@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from dashboard.models import Level, Manifest, Repository, Tag
+from dashboard.models import Level, Manifest, Organization, Repository, Tag
 from dashboard.registry.client import RegistryClient
 from dashboard.registry.images import build_image, build_index, push_image
 from dashboard.services.errors import (
@@ -330,3 +330,27 @@ def test_pushed_images_browse_and_one_sibling_tag_deletes_from_the_page(  # type
     assert again.status_code == 404
     assert toasts(again)[0]["code"] == PREFIX + TAG_NOT_FOUND
     assert sorted(berth_registry_client.tags(path)) == ["multi", "v1-alias"]
+
+    # Deleting the multi-arch image by digest: the confirmation names its tag, then it goes.
+    confirm = client.get(f"{base}-/manifests/{multi.digest}/delete/", **HTMX).content.decode()
+    assert "<li>multi</li>" in confirm and "<li>v1-alias</li>" not in confirm
+    gone = client.post(f"{base}-/manifests/{multi.digest}/delete/", **HTMX)
+    assert gone["HX-Redirect"] == base
+    assert berth_registry_client.tags(path) == ["v1-alias"]
+    assert not Tag.objects.filter(repository__organization=organization, name="multi").exists()
+
+    # Without JavaScript, the last tag's confirmation is a page and the delete redirects.
+    assert "<html" in client.get(f"{base}-/delete-tags/", {"tag": "v1-alias"}).content.decode()
+    plain = client.post(f"{base}-/delete-tags/", {"tag": ["v1-alias"]})
+    assert (plain.status_code, plain["Location"]) == (302, base)
+    assert berth_registry_client.tags(path) == []
+
+    # The empty repository, then the empty organization, go through their pages too.
+    removed = client.post(f"{base}-/delete/", **HTMX)
+    assert removed["HX-Redirect"] == f"/orgs/{organization.name}/"
+    assert not Repository.objects.filter(organization=organization).exists()
+    org_page = client.get(f"/orgs/{organization.name}/").content.decode()
+    assert f"Repository {path} deleted." in org_page
+    assert 'id="organization-delete"' in org_page
+    assert client.post(f"/orgs/{organization.name}/delete/", **HTMX)["HX-Redirect"] == "/orgs/"
+    assert not Organization.objects.filter(pk=organization.pk).exists()

@@ -61,6 +61,7 @@ def _render_manifest(
     tag: Tag | None,
 ) -> HttpResponse:
     details_error: ServiceError | None = None
+    manifest.repository = repository  # already loaded; saves a query when details are fetched
     try:
         index.manifest_ensure_details(manifest=manifest)
     except RegistryError as exc:
