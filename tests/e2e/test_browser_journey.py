@@ -226,3 +226,10 @@ def test_sign_in_create_push_browse_copy_delete(  # type: ignore[no-untyped-def]
     dialog.get_by_role("button", name="Delete 1 tag").click()
     expect(dialog.locator("#confirm-error")).to_contain_text("SVCSTG.SWR.4041056")
     expect(dialog).to_be_visible()
+
+    # A refusal with nowhere to go inline is a toast, and the page stays as it was.
+    page.goto(f"{base}/repos/")
+    page.evaluate("htmx.ajax('POST', '/repos/-/reconcile/', {target: '#main', swap: 'innerHTML'})")
+    expect(page.locator("#toasts")).to_contain_text("Only administrators can reconcile")
+    expect(page.locator("#toasts")).to_contain_text("SVCSTG.SWR.4039002")
+    expect(page.get_by_role("heading", name="Images")).to_be_visible()
