@@ -208,17 +208,29 @@ def repository_get_or_create_for_path(*, path: str) -> Repository | None:
     An organization missing from the index (content pushed with an admin token) is created with
     no creator. Returns None for paths without an organization part.
     """
-    parts = _split_path(path)
-    if parts is None:
-        return None
-    org_name, name = parts
-    organization, _ = Organization.objects.get_or_create(name=org_name)
-    repository, _ = Repository.objects.get_or_create(
-        organization=organization,
-        name=name,
-        defaults={"is_public": False, "category": Category.OTHER},
+    return repositories_get_or_create_for_paths([path]).get(path)
+
+
+def repositories_get_or_create_for_paths(paths: Iterable[str]) -> dict[str, Repository]:
+    """`repository_get_or_create_for_path` for many paths at once, in a few queries."""
+    paths = set(paths)
+    found = repositories_by_path(paths)
+    missing = {p: parts for p in set(paths) - set(found) if (parts := _split_path(p)) is not None}
+    if not missing:
+        return found
+    org_names = {org for org, _ in missing.values()}
+    Organization.objects.bulk_create(
+        [Organization(name=name) for name in org_names], ignore_conflicts=True
     )
-    return repository
+    orgs = {o.name: o for o in Organization.objects.filter(name__in=org_names)}
+    Repository.objects.bulk_create(
+        [
+            Repository(organization=orgs[org], name=name, is_public=False, category=Category.OTHER)
+            for org, name in missing.values()
+        ],
+        ignore_conflicts=True,
+    )
+    return {**found, **repositories_by_path(missing)}
 
 
 def repositories_by_path(paths: Iterable[str]) -> dict[str, Repository]:
@@ -238,13 +250,14 @@ def repositories_by_path(paths: Iterable[str]) -> dict[str, Repository]:
 def repository_refresh_counters(*, repositories: Iterable[Repository]) -> None:
     """Recompute tag_count, size (distinct tagged manifests) and updated_at (latest push).
 
-    Three queries whatever the number of repositories.
+    Three queries whatever the number of repositories, plus one update per repository whose
+    counters changed.
     """
     repos = {repo.pk: repo for repo in repositories}
     if not repos:
         return
     tag_stats = {
-        row["repository_id"]: row
+        row["repository_id"]: (row["n"], row["last"])
         for row in Tag.objects.filter(repository_id__in=repos)
         .values("repository_id")
         .annotate(n=Count("id"), last=Max("pushed_at"))
@@ -258,13 +271,19 @@ def repository_refresh_counters(*, repositories: Iterable[Repository]) -> None:
         .order_by()
         .values_list("repository_id", "total")
     )
-    for pk, repo in repos.items():
-        stats = tag_stats.get(pk)
-        repo.tag_count = stats["n"] if stats else 0
-        repo.size = int(sizes.get(pk) or 0)
-        if stats and stats["last"]:
-            repo.updated_at = stats["last"]
-    Repository.objects.bulk_update(list(repos.values()), ["tag_count", "size", "updated_at"])
+    stored = Repository.objects.filter(pk__in=repos).values_list(
+        "pk", "tag_count", "size", "updated_at"
+    )
+    for pk, tag_count, size, updated_at in stored:
+        count, last = tag_stats.get(pk, (0, None))
+        fresh = {"tag_count": count, "size": int(sizes.get(pk) or 0)}
+        if last is not None:
+            fresh["updated_at"] = last  # without tags, the last change time stays
+        current = {"tag_count": tag_count, "size": size, "updated_at": updated_at}
+        for name, value in fresh.items():
+            setattr(repos[pk], name, value)
+        if any(current[name] != value for name, value in fresh.items()):
+            Repository.objects.filter(pk=pk).update(**fresh)
 
 
 # -- fetching manifests (network only, no ORM) --------------------------------------------------
@@ -895,16 +914,9 @@ def _index_batch(*, limit: int, client: RegistryClient | None) -> int:
         )
     # A repository appears with its first manifest that is really there: a push whose
     # manifest is already gone (or is a placeholder) creates nothing.
-    fetched: list[tuple[int, FetchedManifest]] = []
-    for (path, _), outcome in outcomes.items():
-        if not isinstance(outcome, FetchedManifest):
-            continue
-        if path not in repos:
-            created = repository_get_or_create_for_path(path=path)
-            if created is None:
-                continue
-            repos[path] = created
-        fetched.append((repos[path].pk, outcome))
+    good = [(path, o) for (path, _), o in outcomes.items() if isinstance(o, FetchedManifest)]
+    repos.update(repositories_get_or_create_for_paths(p for p, _ in good if p not in repos))
+    fetched = [(repos[path].pk, o) for path, o in good if path in repos]
     known.update(save_fetched(fetched))
 
     retry_error: errors.RegistryError | None = None

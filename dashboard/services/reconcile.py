@@ -314,23 +314,27 @@ def _apply(client: RegistryClient, probes: list[_Probe], report: ReconcileReport
         )
     )
     known.update(_fetch(client, to_fetch, repos, report))
+    # `seen` stands in for the push time: a push the events report later still wins.
+    added: list[Tag] = []
     for probe, tag, digest, seen in wanted:
         repo = repos.get(probe.path)
         manifest = known.get((repo.pk, digest)) if repo else None
         if repo is None or manifest is None:
             continue  # gone since, a placeholder, or not fetched (error recorded)
-        before = current.get(repo.pk, {}).get(tag)
-        # `seen` stands in for the push time: a push the events report later still wins.
+        touched[repo.pk] = repo
+        if tag not in current.get(repo.pk, {}):
+            added.append(
+                Tag(repository=repo, name=tag, manifest=manifest, pushed_at=seen, pushed_by="")
+            )
+            continue
         tag_row = index.tag_set(
             repository=repo, name=tag, manifest=manifest, pushed_at=seen, pushed_by=""
         )
-        if tag_row.manifest_id != manifest.pk:
-            continue  # the index already holds a newer push
-        if before is None:
-            report.tags_added += 1
-        else:
+        if tag_row.manifest_id == manifest.pk:
             report.tags_changed += 1
-        touched[repo.pk] = repo
+    # A tag an event created meanwhile is newer than what was seen here: it stays.
+    Tag.objects.bulk_create(added, ignore_conflicts=True)
+    report.tags_added += len(added)
     _refresh(touched)
 
 
@@ -354,19 +358,17 @@ def _fetch(
         skip_children=lambda path, d: path in repos and (repos[path].pk, d) in existing,
         threads=THREADS,
     )
-    fetched = []
+    good: list[tuple[str, index.FetchedManifest]] = []
     for (path, digest), outcome in outcomes.items():
         if isinstance(outcome, errors.RegistryNotFound):
             continue
         if isinstance(outcome, Exception):
             report.error(f"{path}@{digest}: could not fetch the manifest: {outcome}")
             continue
-        if path not in repos:
-            repo = index.repository_get_or_create_for_path(path=path)
-            if repo is None:
-                continue
-            repos[path] = repo
-        fetched.append((repos[path].pk, outcome))
+        good.append((path, outcome))
+    # A repository is created with its first manifest that is really there.
+    repos.update(index.repositories_get_or_create_for_paths(p for p, _ in good if p not in repos))
+    fetched = [(repos[path].pk, item) for path, item in good if path in repos]
     report.manifests_indexed += sum(
         1
         for repo_id, item in fetched
