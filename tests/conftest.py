@@ -69,6 +69,8 @@ def _berth_session(berth_tmp: Path) -> Iterator[None]:
         TOKEN_CERT_FILE=cert_file,
         NOTIFY_SECRET="test-notify-secret",
         REGISTRY_DATA_DIR=berth_tmp / "registry",
+        # PBKDF2 costs ~0.2 s per token request here; the tests check permissions, not hashing.
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     )
     overrides.enable()
     celery_app.conf.update(broker_url=redis.url, task_always_eager=False)

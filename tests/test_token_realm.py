@@ -34,12 +34,6 @@ from tests.servers import RegistryProcess, wait_for
 REALM = "/service/token"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
-    """Hashing cost is not under test here; every token request checks a password."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _uid() -> str:
     return uuid.uuid4().hex[:8]
 
