@@ -25,8 +25,10 @@ from dashboard.models import (
     Tag,
 )
 from dashboard.registry.client import OCI_MANIFEST, RegistryClient
+from dashboard.registry.errors import RegistryUnavailable
 from dashboard.registry.images import BuiltImage, build_image, build_index, push_image
 from dashboard.services.index import (
+    GIVE_UP_AFTER,
     INDEX_PENDING_KEY,
     PLACEHOLDER_ANNOTATION,
     events_index_pending,
@@ -38,7 +40,7 @@ from dashboard.services.index import (
     tag_forget,
     tag_set,
 )
-from tests.servers import wait_for
+from tests.servers import RegistryProcess, wait_for
 
 pytestmark = pytest.mark.registry
 
@@ -443,6 +445,56 @@ def test_push_of_a_manifest_already_deleted_has_no_effect(
     assert not Repository.objects.filter(organization__name=path.split("/")[0]).exists()
     assert not RegistryEvent.objects.filter(repository=path, processed_at=None).exists()
     assert not RegistryEvent.objects.filter(repository=path).exclude(error="").exists()
+
+
+def test_registry_down_leaves_events_pending_until_it_is_back(
+    pushed: Callable[..., str], registry: RegistryProcess
+) -> None:
+    path = f"down{_uid()}/app"
+    image = build_image()
+    pushed(path, image, "v1")
+    wait_for(lambda: RegistryEvent.objects.filter(repository=path).count() == 1, what="event")
+    registry.stop()
+    try:
+        with pytest.raises(RegistryUnavailable):
+            events_index_pending(client=RegistryClient(registry.url, retries=0))
+        event = RegistryEvent.objects.get(repository=path)
+        assert event.processed_at is None
+        assert "cannot be reached" in event.error
+        assert _tag(path, "v1") is None
+    finally:
+        registry.start()
+
+    assert _index_all() == 1
+    assert _tag(path, "v1") is not None
+    event.refresh_from_db()
+    assert event.processed_at is not None and event.error == ""
+
+
+def test_event_failing_for_too_long_is_given_up_not_blocking_the_queue(
+    pushed: Callable[..., str], registry: RegistryProcess
+) -> None:
+    path = f"stale{_uid()}/app"
+    pushed(path, build_image(), "v1")
+    wait_for(lambda: RegistryEvent.objects.filter(repository=path).count() == 1, what="event")
+    RegistryEvent.objects.filter(repository=path).update(
+        received_at=timezone.now() - GIVE_UP_AFTER - dt.timedelta(seconds=1)
+    )
+    later = _push_event(path, "other", "sha256:" + "0" * 64, timezone.now())
+    events_store(events=[later])
+    registry.stop()
+    try:
+        with pytest.raises(RegistryUnavailable):
+            events_index_pending(client=RegistryClient(registry.url, retries=0))
+    finally:
+        registry.start()
+    stale = RegistryEvent.objects.get(repository=path, tag="v1")
+    assert stale.processed_at is not None
+    assert "RegistryUnavailable" in stale.error
+    assert _tag(path, "v1") is None  # reconcile brings it back
+    # The fresh event behind it waits for the registry, and is not held back any more.
+    assert RegistryEvent.objects.get(event_id=later["id"]).processed_at is None
+    assert events_index_pending() == 1
 
 
 def test_events_without_an_organization_part_are_skipped(db: None) -> None:

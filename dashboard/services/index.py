@@ -134,11 +134,13 @@ def events_store(*, events: list[dict]) -> int:
         rows.setdefault(row.event_id, row)
     if not rows:
         return 0
-    with transaction.atomic():
-        seen = set(
-            RegistryEvent.objects.filter(event_id__in=list(rows)).values_list("event_id", flat=True)
-        )
-        fresh = [row for event_id, row in rows.items() if event_id not in seen]
+    # No transaction around the two statements: the unique event id settles a race, and the
+    # write lock (SQLite) is then held only for the insert.
+    seen = set(
+        RegistryEvent.objects.filter(event_id__in=list(rows)).values_list("event_id", flat=True)
+    )
+    fresh = [row for event_id, row in rows.items() if event_id not in seen]
+    if fresh:
         RegistryEvent.objects.bulk_create(fresh, ignore_conflicts=True)
     return len(fresh)
 
@@ -169,14 +171,16 @@ def events_index_enqueue(*, countdown: float | None = None) -> bool:
     return True
 
 
-def events_index_drain() -> int:
+def events_index_drain(*, max_seconds: float = 120.0) -> int:
     """Index every pending event, batch after batch. Returns how many were processed.
 
     Clears the receiver's debounce key first, so an event stored while this runs queues a new
-    run. On a transient registry failure the remaining events stay pending and a retry is
-    queued for a few seconds later.
+    run. Under a steady stream it hands over to a fresh run after `max_seconds` (instead of
+    running into the task time limit). On a transient registry failure the remaining events
+    stay pending and a retry is queued for a few seconds later.
     """
     cache.delete(INDEX_PENDING_KEY)
+    deadline = time.monotonic() + max_seconds
     total = 0
     while True:
         try:
@@ -187,9 +191,12 @@ def events_index_drain() -> int:
             logger.warning("indexing paused, registry unavailable: %s", exc)
             events_index_enqueue(countdown=5)
             return total
+        total += done
         if not done:
             return total
-        total += done
+        if time.monotonic() >= deadline:
+            events_index_enqueue()
+            return total
 
 
 # -- repositories ----------------------------------------------------------------------------------
@@ -889,6 +896,9 @@ def _index_batch(*, limit: int, client: RegistryClient | None) -> int:
     if not rows:
         return 0
     events = [_Event(row=row, kind=_event_kind(row)) for row in rows]
+    for e in events:
+        if _split_path(e.row.repository) is None:
+            e.kind = "ignore"  # no organization part: not a repository Berth can index
     repos = repositories_by_path(e.row.repository for e in events if e.kind != "ignore")
     known = _manifests_by_key(
         (repos[e.row.repository].pk, e.row.digest)
@@ -922,11 +932,9 @@ def _index_batch(*, limit: int, client: RegistryClient | None) -> int:
     retry_error: errors.RegistryError | None = None
     for position, e in enumerate(events):
         e.repository = repos.get(e.row.repository)
+        got = outcomes.get((e.row.repository, e.row.digest)) if e.kind == "push" else None
         if e.repository is None:
             e.kind = "ignore"  # no organization part, nothing indexed, or an unknown repository
-        if e.kind != "push":
-            continue
-        got = outcomes.get((e.row.repository, e.row.digest))
         if got is None or isinstance(got, (FetchedManifest, errors.RegistryNotFound)):
             continue
         failure: Exception = got
