@@ -202,7 +202,8 @@ def events_index_drain(*, max_seconds: float = 120.0) -> int:
 # -- repositories ----------------------------------------------------------------------------------
 
 
-def _split_path(path: str) -> tuple[str, str] | None:
+def split_repository_path(path: str) -> tuple[str, str] | None:
+    """(organization, name) of a registry path; None when it cannot be a Berth repository."""
     org, sep, name = path.partition("/")
     if not sep or not org or not name or len(org) > 64 or len(name) > 128:
         return None
@@ -222,7 +223,9 @@ def repositories_get_or_create_for_paths(paths: Iterable[str]) -> dict[str, Repo
     """`repository_get_or_create_for_path` for many paths at once, in a few queries."""
     paths = set(paths)
     found = repositories_by_path(paths)
-    missing = {p: parts for p in set(paths) - set(found) if (parts := _split_path(p)) is not None}
+    missing = {
+        p: parts for p in set(paths) - set(found) if (parts := split_repository_path(p)) is not None
+    }
     if not missing:
         return found
     org_names = {org for org, _ in missing.values()}
@@ -242,7 +245,7 @@ def repositories_get_or_create_for_paths(paths: Iterable[str]) -> dict[str, Repo
 
 def repositories_by_path(paths: Iterable[str]) -> dict[str, Repository]:
     """Existing repositories for registry paths, in one query."""
-    wanted = {p: parts for p in set(paths) if (parts := _split_path(p)) is not None}
+    wanted = {p: parts for p in set(paths) if (parts := split_repository_path(p)) is not None}
     if not wanted:
         return {}
     orgs = {org for org, _ in wanted.values()}
@@ -897,7 +900,7 @@ def _index_batch(*, limit: int, client: RegistryClient | None) -> int:
         return 0
     events = [_Event(row=row, kind=_event_kind(row)) for row in rows]
     for e in events:
-        if _split_path(e.row.repository) is None:
+        if split_repository_path(e.row.repository) is None:
             e.kind = "ignore"  # no organization part: not a repository Berth can index
     repos = repositories_by_path(e.row.repository for e in events if e.kind != "ignore")
     known = _manifests_by_key(

@@ -171,7 +171,8 @@ def _walk(client: RegistryClient, job: Job | None, report: ReconcileReport) -> N
             Exists(Tag.objects.filter(repository_id=OuterRef("pk")))
         )
     }
-    paths = sorted(catalog | indexed)
+    # Paths without an organization part can never be indexed: not worth a request.
+    paths = sorted(p for p in catalog | indexed if index.split_repository_path(p))
     report.repositories_seen = len(paths)
     _progress(job, 0, len(paths))
     pool = index.ClientPool(client)
