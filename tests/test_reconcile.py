@@ -319,3 +319,40 @@ def test_management_command_fails_loudly_with_the_registry_down(db: None, settin
     with pytest.raises(CommandError, match="incomplete"):
         call_command("reconcile", stdout=io.StringIO(), stderr=err)
     assert "catalog" in err.getvalue()
+
+
+def test_scheduled_reconcile_runs_as_an_ownerless_job(
+    transactional_db: None, berth_registry_client: RegistryClient
+) -> None:
+    from dashboard.tasks import reconcile_scheduled
+
+    reconcile_scheduled()  # what beat calls, run here in the test's thread
+
+    job = Job.objects.get(kind="reconcile")
+    assert job.created_by is None
+    assert job.status == Job.Status.SUCCEEDED, job.error_message
+    assert job.result["complete"] is True
+
+
+def test_reconcile_task_claims_its_job_once_and_marks_a_crash_errored(
+    db: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dashboard import tasks
+
+    def crash(**kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(tasks, "reconcile_run", crash)
+    running = Job.objects.create(kind="reconcile", status=Job.Status.RUNNING)
+    tasks.reconcile_job(running.pk)
+    running.refresh_from_db()
+    assert running.status == Job.Status.RUNNING  # claimed by someone else: left alone
+
+    job = Job.objects.create(kind="reconcile")
+    tasks.reconcile_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.ERRORED
+    assert job.error_code == "INTERNAL"
+    assert "a bug" not in job.error_message  # the traceback goes to the log, not the page
+    assert "a bug" in caplog.text
+    assert job.started_at is not None and job.finished_at is not None
