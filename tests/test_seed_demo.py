@@ -1,4 +1,4 @@
-"""`manage.py seed_demo` pushes real images through the registry, and the index fills from events."""
+"""`manage.py seed_demo` pushes real images; the index fills from the registry's events."""
 
 from __future__ import annotations
 
