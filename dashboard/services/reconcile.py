@@ -230,6 +230,24 @@ def _head_tags(
     return heads, failures, False
 
 
+@dataclass
+class _Listed:
+    probe: _Probe
+    failure: errors.RegistryError | None = None
+    messages: list[str] = field(default_factory=list)
+    unavailable: bool = False
+
+
+def _list_and_head(client: RegistryClient, path: str) -> _Listed:
+    """List a repository's tags and, unless it has many, HEAD them in the same unit of work."""
+    probe, failure = _list_tags(client, path)
+    listed = _Listed(probe, failure, unavailable=isinstance(failure, errors.RegistryUnavailable))
+    if failure is None and probe.tags and len(probe.tags) <= HEAD_BATCH:
+        heads, listed.messages, listed.unavailable = _head_tags(client, path, probe.tags)
+        probe.heads.update(heads)
+    return listed
+
+
 def _probe(
     executor: ThreadPoolExecutor,
     pool: index.ClientPool,
@@ -241,21 +259,23 @@ def _probe(
     Returns the repositories that could be listed (with the digests of the tags that could be
     HEADed) and whether the registry became unreachable (then no more HEADs are sent).
     """
-    listings = list(executor.map(lambda p: _list_tags(pool.get(), p), paths))
     probes: list[_Probe] = []
     unavailable = False
-    for probe, failure in listings:
-        if failure is None:
-            probes.append(probe)
-            continue
-        report.error(f"{probe.path}: could not list tags: {failure}")
-        unavailable = unavailable or isinstance(failure, errors.RegistryUnavailable)
+    for listed in executor.map(lambda p: _list_and_head(pool.get(), p), paths):
+        if listed.failure is None:
+            probes.append(listed.probe)
+        else:
+            report.error(f"{listed.probe.path}: could not list tags: {listed.failure}")
+        for message in listed.messages:
+            report.error(message)
+        unavailable = unavailable or listed.unavailable
     if unavailable:
         return probes, True
+    # Big repositories: their tags are HEADed in batches spread over the threads.
     work = [
         (probe, probe.tags[i : i + HEAD_BATCH])
         for probe in probes
-        if probe.tags
+        if probe.tags and len(probe.tags) > HEAD_BATCH
         for i in range(0, len(probe.tags), HEAD_BATCH)
     ]
     results = executor.map(lambda w: _head_tags(pool.get(), w[0].path, w[1]), work)
