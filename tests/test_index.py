@@ -29,8 +29,11 @@ from dashboard.registry.errors import RegistryUnavailable
 from dashboard.registry.images import BuiltImage, build_image, build_index, push_image
 from dashboard.services.index import (
     GIVE_UP_AFTER,
+    INDEX_LOCK_KEY,
     INDEX_PENDING_KEY,
     PLACEHOLDER_ANNOTATION,
+    cache_lock,
+    events_index_drain,
     events_index_pending,
     events_store,
     manifest_ensure_details,
@@ -495,6 +498,17 @@ def test_event_failing_for_too_long_is_given_up_not_blocking_the_queue(
     # The fresh event behind it waits for the registry, and is not held back any more.
     assert RegistryEvent.objects.get(event_id=later["id"]).processed_at is None
     assert events_index_pending() == 1
+
+
+def test_drain_that_cannot_get_the_lock_queues_a_retry(db: None) -> None:
+    events_store(events=[_push_event("lk/app", "v1", "sha256:" + "0" * 64, timezone.now())])
+    cache.delete(INDEX_PENDING_KEY)
+    with cache_lock(INDEX_LOCK_KEY, ttl=30, wait=0) as locked:
+        assert locked
+        assert events_index_drain(lock_wait=0) == 0
+    assert cache.get(INDEX_PENDING_KEY) is not None  # a retry is queued, the event not left
+    assert RegistryEvent.objects.get().processed_at is None
+    cache.delete(INDEX_PENDING_KEY)
 
 
 def test_events_without_an_organization_part_are_skipped(db: None) -> None:

@@ -164,7 +164,7 @@ def events_index_enqueue(*, countdown: float | None = None) -> bool:
     return True
 
 
-def events_index_drain(*, max_seconds: float = 120.0) -> int:
+def events_index_drain(*, max_seconds: float = 120.0, lock_wait: float = 30.0) -> int:
     """Index every pending event, batch after batch. Returns how many were processed.
 
     Clears the receiver's debounce key first, so an event stored while this runs queues a new
@@ -177,11 +177,15 @@ def events_index_drain(*, max_seconds: float = 120.0) -> int:
     total = 0
     while True:
         try:
-            done = events_index_pending()
+            done = _index_locked(limit=1000, client=None, wait=lock_wait)
         except errors.RegistryError as exc:
             if not exc.retryable:
                 raise
             logger.warning("indexing paused, registry unavailable: %s", exc)
+            events_index_enqueue(countdown=5)
+            return total
+        if done is None:
+            # Another indexer kept the lock too long: try again shortly, never leave events.
             events_index_enqueue(countdown=5)
             return total
         total += done
@@ -254,10 +258,15 @@ def events_index_pending(*, limit: int = 1000, client: RegistryClient | None = N
     applied, that one and the later ones stay pending, and the RegistryError is raised.
     Idempotent: running it twice, or on duplicate deliveries, gives the same rows.
     """
-    with cache_lock(INDEX_LOCK_KEY, ttl=INDEX_LOCK_TTL, wait=30) as locked:
+    return _index_locked(limit=limit, client=client, wait=30) or 0
+
+
+def _index_locked(*, limit: int, client: RegistryClient | None, wait: float) -> int | None:
+    """`_index_batch` under the index lock; None when another indexer held it for `wait` s."""
+    with cache_lock(INDEX_LOCK_KEY, ttl=INDEX_LOCK_TTL, wait=wait) as locked:
         if not locked:
             logger.warning("another indexer holds the index lock; leaving events pending")
-            return 0
+            return None
         return _index_batch(limit=limit, client=client)
 
 
