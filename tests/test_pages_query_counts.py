@@ -118,4 +118,21 @@ def test_tags_page_of_a_big_repository(
     client.force_login(owner)
     with django_assert_max_num_queries(8):
         response = client.get("/repos/big/app/?sort=-pushed&page=3")
-    assert len(response.context["tags_page"].object_list) == 50
+    assert len(response.context["tags_page"].object_list) == 25
+
+
+def test_tag_page_with_thousands_of_sibling_tags(
+    client, owner, make_org, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    """Many tags on one image (CI re-tagging): the page names a few and counts the rest."""
+    repository = make_repository(make_org("ci", creator=owner), "app")
+    manifest = make_manifest(repository)
+    Tag.objects.bulk_create(
+        Tag(repository=repository, name=f"build-{i:04d}", manifest=manifest) for i in range(1500)
+    )
+    client.force_login(owner)
+    with django_assert_max_num_queries(10):
+        response = client.get("/repos/ci/app/-/tags/build-0007/")
+    body = response.content.decode()
+    assert body.count('href="/repos/ci/app/-/tags/build-') == 20
+    assert "… 1,500 in all" in body

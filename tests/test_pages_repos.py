@@ -263,17 +263,17 @@ def test_tags_sort_and_filter(client, reader, app, params, expected) -> None:  #
     assert tag_names(client.get("/repos/team/tools/app/", params)) == expected
 
 
-def test_tags_page_by_50_and_htmx_gets_only_the_table(client, reader, app) -> None:  # type: ignore[no-untyped-def]
+def test_tags_page_by_25_and_htmx_gets_only_the_table(client, reader, app) -> None:  # type: ignore[no-untyped-def]
     manifest = app.manifests.first()
-    for i in range(60):
+    for i in range(30):
         make_tag(app, f"t{i:02d}", manifest)
     client.force_login(reader)
     first = client.get("/repos/team/tools/app/", {"sort": "name"})
-    assert len(first.context["tags_page"].object_list) == 50
+    assert len(first.context["tags_page"].object_list) == 25
     second = client.get("/repos/team/tools/app/", {"sort": "name", "page": "2"}, **HTMX)
     body = second.content.decode()
     assert body.lstrip().startswith('<div id="tags">')
-    assert tag_names(second) == [f"t{i:02d}" for i in range(47, 60)]
+    assert tag_names(second) == [f"t{i:02d}" for i in range(22, 30)]
     assert 'href="?page=1&amp;sort=name"' in body
 
 

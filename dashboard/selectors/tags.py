@@ -41,13 +41,13 @@ def manifest_get(*, repository: Repository, digest: str) -> Manifest | None:
     return Manifest.objects.filter(repository=repository, digest=digest).first()
 
 
-def tags_by_manifest(*, repository: Repository, digests: list[str]) -> dict[str, list[str]]:
-    """Tag names per manifest digest for `digests`, sorted. One query."""
-    found: dict[str, list[str]] = {digest: [] for digest in digests}
-    for digest, name in (
-        Tag.objects.filter(repository=repository, manifest__digest__in=digests)
-        .order_by("name")
-        .values_list("manifest__digest", "name")
-    ):
-        found[digest].append(name)
-    return found
+def tags_on_manifest(
+    *, repository: Repository, digest: str, limit: int = 20
+) -> tuple[list[str], int]:
+    """The first `limit` names (sorted) of the tags pointing at `digest`, and how many there
+    are. One query, two when there are more than `limit`."""
+    qs = Tag.objects.filter(repository=repository, manifest__digest=digest)
+    names = list(qs.order_by("name").values_list("name", flat=True)[: limit + 1])
+    if len(names) <= limit:
+        return names, len(names)
+    return names[:limit], qs.count()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.models import Level, Manifest, Repository, Tag
 from dashboard.registry.errors import RegistryError
-from dashboard.selectors.tags import manifest_get, tag_get, tags_by_manifest
+from dashboard.selectors.tags import manifest_get, tag_get, tags_on_manifest
 from dashboard.services import index, tags
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
 from dashboard.views.common import (
@@ -72,6 +72,7 @@ def _render_manifest(
     reference = f"{base}:{tag.name}" if tag else f"{base}@{manifest.digest}"
     private = not repository.is_public
     username = request.user.get_username()
+    siblings, sibling_count = tags_on_manifest(repository=repository, digest=manifest.digest)
     known_children = set(
         Manifest.objects.filter(
             repository=repository, digest__in=[p.get("digest") for p in manifest.platforms or []]
@@ -86,9 +87,9 @@ def _render_manifest(
         "details_error": details_error,
         "image": _image_details(manifest),
         "known_children": known_children,
-        "siblings": tags_by_manifest(repository=repository, digests=[manifest.digest])[
-            manifest.digest
-        ],
+        "siblings": siblings,
+        "sibling_count": sibling_count,
+        "repository_url": repository_url(repository),
         "commands": pull_commands(reference=reference, private=private, username=username),
         "digest_commands": pull_commands(
             reference=f"{base}@{manifest.digest}", private=private, username=username
