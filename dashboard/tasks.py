@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from dashboard.models import Job
 from dashboard.registry.errors import RegistryError
 from dashboard.services.errors import PREFIX, REGISTRY_UNAVAILABLE, ServiceError
-from dashboard.services.index import events_index_drain
+from dashboard.services.index import events_index_drain, events_prune
 from dashboard.services.reconcile import reconcile_run, reconcile_schedule
 
 logger = logging.getLogger(__name__)
@@ -55,3 +57,9 @@ def reconcile_scheduled() -> None:
     job = reconcile_schedule()
     if job is not None:
         reconcile_job(job.pk)
+
+
+@shared_task(name="dashboard.tasks.prune_events")
+def prune_events() -> int:
+    """Drop processed registry events past the retention period (beat, daily)."""
+    return events_prune(older_than=dt.timedelta(days=settings.EVENT_RETENTION_DAYS))

@@ -156,6 +156,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.reconcile_scheduled",
         "schedule": env.float("BERTH_RECONCILE_INTERVAL", default=600.0),
     },
+    "prune-events": {
+        "task": "dashboard.tasks.prune_events",
+        "schedule": 24 * 3600.0,
+    },
     "index-pending-events": {
         "task": "dashboard.tasks.index_pending_events",
         "schedule": 60.0,
@@ -192,6 +196,8 @@ TOKEN_CERT_FILE = Path(
 NOTIFY_SECRET = env.str("BERTH_NOTIFY_SECRET", default="") or _secret_file("notify-secret")
 
 REGION = env.str("BERTH_REGION", default="local")
+# Processed registry events are kept this long (they are the raw input of the index).
+EVENT_RETENTION_DAYS = env.int("BERTH_EVENT_RETENTION_DAYS", default=7)
 ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)
 ORG_QUOTA = env.int("BERTH_ORG_QUOTA", default=5)
 

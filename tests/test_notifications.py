@@ -170,3 +170,35 @@ def test_receiver_queues_indexing_once_while_a_run_is_pending(client: Client) ->
     assert events_index_enqueue() is True
     assert events_index_enqueue() is False
     assert cache.get(INDEX_PENDING_KEY) is not None
+
+
+def test_prune_events_drops_only_old_processed_events(db: None) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dashboard.models import RegistryEvent
+    from dashboard.services.index import events_prune
+
+    now = timezone.now()
+    old = now - dt.timedelta(days=8)
+
+    def event(name: str, received: dt.datetime, processed: dt.datetime | None) -> None:
+        RegistryEvent.objects.create(
+            event_id=name,
+            action="push",
+            timestamp=received,
+            payload={},
+            received_at=received,
+            processed_at=processed,
+        )
+
+    event("old-done", old, old)
+    event("old-pending", old, None)
+    event("new-done", now, now)
+
+    assert events_prune(older_than=dt.timedelta(days=7)) == 1
+    assert set(RegistryEvent.objects.values_list("event_id", flat=True)) == {
+        "old-pending",
+        "new-done",
+    }

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin
@@ -70,9 +71,11 @@ def make_session(*, user_agent: str = USER_AGENT) -> requests.Session:
 class BerthTokenProvider:
     """Mints Berth's own short-lived tokens locally, cached per scope until near expiry."""
 
+    max_entries = 16384
+
     def __init__(self, subject: str = "berth") -> None:
         self.subject = subject
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, scopes: list[Scope]) -> str:
@@ -81,12 +84,13 @@ class BerthTokenProvider:
         with self._lock:
             hit = self._cache.get(key)
             if hit and hit[1] > now:
+                self._cache.move_to_end(key)
                 return hit[0]
         issued = issue_token(subject=self.subject, access=scopes)
         with self._lock:
-            if len(self._cache) > 2048:
-                self._cache.clear()
             self._cache[key] = (issued.token, now + issued.expires_in - 60)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)  # least recently used
         return issued.token
 
 

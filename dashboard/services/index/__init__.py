@@ -20,6 +20,7 @@ from dashboard.services.index.events import (
     events_index_drain,
     events_index_enqueue,
     events_index_pending,
+    events_prune,
     events_store,
 )
 from dashboard.services.index.manifests import (
@@ -70,6 +71,7 @@ __all__ = [
     "events_index_drain",
     "events_index_enqueue",
     "events_index_pending",
+    "events_prune",
     "events_store",
     "fetch_manifest",
     "fetch_many",

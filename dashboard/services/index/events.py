@@ -473,3 +473,15 @@ def _write_tags(state: dict[tuple[int, str], _TagState]) -> None:
         Tag.objects.bulk_update(update, ["manifest", "pushed_at", "pushed_by"])
     if create:
         Tag.objects.bulk_create(create, ignore_conflicts=True)
+
+
+def events_prune(*, older_than: dt.timedelta) -> int:
+    """Delete processed events received more than `older_than` ago; returns how many.
+
+    Unprocessed events stay whatever their age: they still have to reach the index.
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _ = RegistryEvent.objects.filter(
+        processed_at__isnull=False, received_at__lt=cutoff
+    ).delete()
+    return deleted
