@@ -51,3 +51,14 @@ def tags_on_manifest(
     if len(names) <= limit:
         return names, len(names)
     return names[:limit], qs.count()
+
+
+def manifest_digests_indexed(*, repository: Repository, digests: list[str]) -> set[str]:
+    """Which of `digests` the index has for `repository` (e.g. the platforms of an index)."""
+    if not digests:
+        return set()
+    return set(
+        Manifest.objects.filter(repository=repository, digest__in=digests).values_list(
+            "digest", flat=True
+        )
+    )

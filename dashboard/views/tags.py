@@ -15,7 +15,12 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.models import Level, Manifest, Repository, Tag
 from dashboard.registry.errors import RegistryError
-from dashboard.selectors.tags import manifest_get, tag_get, tags_on_manifest
+from dashboard.selectors.tags import (
+    manifest_digests_indexed,
+    manifest_get,
+    tag_get,
+    tags_on_manifest,
+)
 from dashboard.services import index, tags
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
 from dashboard.views.common import (
@@ -73,10 +78,8 @@ def _render_manifest(
     private = not repository.is_public
     username = request.user.get_username()
     siblings, sibling_count = tags_on_manifest(repository=repository, digest=manifest.digest)
-    known_children = set(
-        Manifest.objects.filter(
-            repository=repository, digest__in=[p.get("digest") for p in manifest.platforms or []]
-        ).values_list("digest", flat=True)
+    known_children = manifest_digests_indexed(
+        repository=repository, digests=[p.get("digest") for p in manifest.platforms or []]
     )
     context = {
         "repository": repository,
