@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+from typing import Any
 
 from django.utils import timezone
 
@@ -179,11 +180,11 @@ def refresh_counters(repository: Repository) -> None:
     repository.save(update_fields=["tag_count", "size"])
 
 
-def grant_org(organization: Organization, user: object, level: int) -> OrganizationPermission:
+def grant_org(organization: Organization, user: Any, level: int) -> OrganizationPermission:
     return OrganizationPermission.objects.create(organization=organization, user=user, level=level)
 
 
-def grant_repo(repository: Repository, user: object, level: int) -> RepositoryPermission:
+def grant_repo(repository: Repository, user: Any, level: int) -> RepositoryPermission:
     return RepositoryPermission.objects.create(repository=repository, user=user, level=level)
 
 

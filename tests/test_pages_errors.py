@@ -120,11 +120,11 @@ def test_messages_become_toasts_on_htmx_but_wait_for_the_next_page_on_redirects(
 
 
 def _request(path: str, *, htmx: bool, target: str = ""):  # type: ignore[no-untyped-def]
-    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    headers = {"HX-Request": "true"} if htmx else {}
     if target:
-        headers["HTTP_X_BERTH_ERROR_TARGET"] = target
-    request = RequestFactory().get(path, **headers)
-    request.htmx = HtmxDetails(request)
+        headers["X-Berth-Error-Target"] = target
+    request = RequestFactory().get(path, headers=headers)
+    request.htmx = HtmxDetails(request)  # type: ignore[attr-defined]
     request.user = AnonymousUser()
     request.session = {}  # type: ignore[assignment]
     request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
