@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 
 from dashboard.management.commands.run_berth import redacted
@@ -256,6 +256,12 @@ def test_docker_registry_serves_the_rendered_config_with_berths_realm(tmp_path: 
 # --- berth_bootstrap -------------------------------------------------------------------------
 
 
+def _password_matches(password: str, encoded: str) -> bool:
+    """Bootstrap runs in a subprocess with Django's default hasher; the test process hashes
+    with MD5 for speed, so verify with PBKDF2 explicitly."""
+    return PBKDF2PasswordHasher().verify(password, encoded)
+
+
 def test_bootstrap_is_idempotent_and_keeps_keys_and_generated_password(tmp_path: Path) -> None:
     data = tmp_path / "data"
 
@@ -274,7 +280,7 @@ def test_bootstrap_is_idempotent_and_keeps_keys_and_generated_password(tmp_path:
     assert (keys / "token.key").read_bytes() == key
     assert (keys / "token.crt").read_bytes() == cert
     assert (data / "registry" / "config.yml").read_text() == config
-    assert check_password(password, _admin_password_hash(data))
+    assert _password_matches(password, _admin_password_hash(data))
 
 
 def test_bootstrap_sets_the_admin_password_from_the_environment_on_every_run(
@@ -284,12 +290,12 @@ def test_bootstrap_sets_the_admin_password_from_the_environment_on_every_run(
 
     _bootstrap(data)
     _bootstrap(data, BERTH_ADMIN_PASSWORD="first-secret-1")
-    assert check_password("first-secret-1", _admin_password_hash(data))
+    assert _password_matches("first-secret-1", _admin_password_hash(data))
     # The generated password no longer applies, so it is no longer announced.
     assert not (data / "keys" / "admin-password").exists()
 
     _bootstrap(data, BERTH_ADMIN_PASSWORD="second-secret-2")
-    assert check_password("second-secret-2", _admin_password_hash(data))
+    assert _password_matches("second-secret-2", _admin_password_hash(data))
 
 
 # --- run_berth (make run) ------------------------------------------------------------------------
