@@ -4,7 +4,7 @@ from what follows: no segment of a valid repository name is `-`."""
 from django.urls import path, register_converter
 
 from dashboard.views import help as help_views
-from dashboard.views import organizations, pages, repositories, tags
+from dashboard.views import jobs, organizations, pages, repositories, tags
 
 
 class OrganizationNameConverter:
@@ -63,4 +63,5 @@ urlpatterns = [
         name="manifest-delete",
     ),
     path("help/push/", help_views.push_help, name="push-help"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

@@ -163,9 +163,12 @@ def test_only_superusers_see_and_use_reconcile(client, owner, admin_user, catalo
     client.force_login(admin_user)
     assert 'id="reconcile-now"' in client.get("/repos/").content.decode()
     response = client.post("/repos/-/reconcile/", **HTMX)
-    assert response.status_code == 204
+    assert response.status_code == 200
     job = Job.objects.get()
     assert job.created_by == admin_user
+    # The job's card polls itself until the crawl ends.
+    assert f'id="job-{job.pk}"' in response.content.decode()
+    assert f'hx-get="/jobs/{job.pk}/"' in response.content.decode()
     assert toasts(response) == [
         {
             "level": "info",

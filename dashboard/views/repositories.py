@@ -53,8 +53,9 @@ def reconcile_start_view(request: HtmxHttpRequest) -> HttpResponse:
     job = reconcile.reconcile_start(actor=request.user)
     messages.info(request, f"Reconcile started (job #{job.pk}); the index updates as it runs.")
     if request.htmx:
-        return HttpResponse(status=204)
-    return redirect("dashboard:repository-list")
+        # The job's card, which polls itself until the crawl reports what it changed.
+        return render(request, "dashboard/job_detail.html#job", {"job": job})
+    return redirect("dashboard:job-detail", pk=job.pk)
 
 
 def tags_context(request: HtmxHttpRequest, repository: Repository, level: int) -> dict[str, object]:
