@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 from dashboard.models import Manifest, Repository, Tag
 
@@ -29,6 +33,42 @@ def tag_list(*, repository: Repository, query: str = "", sort: str = DEFAULT_SOR
     if query:
         qs = qs.filter(name__icontains=query.strip())
     return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its total instead of counting it."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def tag_page(
+    *,
+    repository: Repository,
+    number: str | int | None,
+    per_page: int,
+    query: str = "",
+    sort: str = DEFAULT_SORT,
+) -> Page:
+    """Page `number` of `tag_list(...)` (invalid numbers give the first page, numbers past the
+    end the last one).
+
+    Unfiltered, the total comes from the repository's maintained `tag_count` instead of a
+    COUNT over all its tags (most of the query time of a big repository). It is trusted only
+    for a full page that is not the last: the last page, a short page (the counter ahead of the
+    index) and filtered lists are counted exactly. One query, two when counting.
+    """
+    tags = tag_list(repository=repository, query=query, sort=sort)
+    if not query and repository.tag_count > per_page:
+        page = _CountedPaginator(tags, per_page, repository.tag_count).get_page(number)
+        if page.has_next() and len(page.object_list) == per_page:
+            return page
+    return Paginator(tags, per_page).get_page(number)
 
 
 def tag_get(*, repository: Repository, name: str) -> Tag | None:

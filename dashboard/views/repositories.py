@@ -15,7 +15,7 @@ from dashboard.forms import RepositoryEditForm, RepositoryFilterForm, TagFilterF
 from dashboard.models import Level, Repository
 from dashboard.selectors.organizations import organization_list_for_user
 from dashboard.selectors.repositories import repository_list_for_user
-from dashboard.selectors.tags import tag_list
+from dashboard.selectors.tags import tag_page
 from dashboard.services import reconcile, tags
 from dashboard.services.repositories import repository_update
 from dashboard.views.common import (
@@ -77,8 +77,11 @@ def tags_context(request: HtmxHttpRequest, repository: Repository, level: int) -
         "can_write": level >= Level.WRITE,
         "can_manage": level >= Level.MANAGE,
         "tag_filters": filters,
-        "tags_page": paginate(
-            tag_list(repository=repository, **filters.filters()), TAGS_PER_PAGE, data.get("page")
+        "tags_page": tag_page(
+            repository=repository,
+            number=data.get("page"),
+            per_page=TAGS_PER_PAGE,
+            **filters.filters(),
         ),
     }
 
