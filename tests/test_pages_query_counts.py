@@ -121,6 +121,25 @@ def test_tags_page_of_a_big_repository(
     assert len(response.context["tags_page"].object_list) == 25
 
 
+def test_first_tags_page_takes_its_total_from_the_counter(client, owner, make_org) -> None:  # type: ignore[no-untyped-def]
+    """No COUNT over a big repository's tags for an unfiltered page; a filter counts."""
+    repository = make_repository(make_org("big", creator=owner), "app")
+    manifest = make_manifest(repository)
+    Tag.objects.bulk_create(
+        Tag(repository=repository, name=f"v{i:03d}", manifest=manifest) for i in range(300)
+    )
+    Repository.objects.filter(pk=repository.pk).update(tag_count=300)
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/repos/big/app/?sort=-pushed")
+    assert not [q for q in queries if "COUNT(" in q["sql"]]
+    assert response.context["tags_page"].paginator.num_pages == 12
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/repos/big/app/?sort=-pushed&q=v1")
+    assert [q for q in queries if "COUNT(" in q["sql"]]
+    assert response.context["tags_page"].paginator.count == 100
+
+
 def test_tag_page_with_thousands_of_sibling_tags(
     client, owner, make_org, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]

@@ -280,6 +280,71 @@ def test_tags_page_by_25_and_htmx_gets_only_the_table(client, reader, app) -> No
     assert 'href="?page=1&amp;sort=name"' in body
 
 
+def test_a_changed_tag_shows_its_new_values(client, owner, app) -> None:  # type: ignore[no-untyped-def]
+    """Re-pointed to another image and re-pushed by someone else: the row says so at once."""
+    client.force_login(owner)
+    before = client.get("/repos/team/tools/app/").content.decode()
+    old_digest = app.manifests.get(architecture="amd64").digest
+    assert f'<code title="{old_digest}">' in before
+    newer = make_manifest(app, size=7 * 1024 * 1024, architecture="s390x", seed="newer")
+    app.tags.filter(name="1.0").update(
+        manifest=newer, pushed_at=timezone.now(), pushed_by="someone-else"
+    )
+    body = client.get("/repos/team/tools/app/").content.decode()
+    row = body[body.index('<tr data-tag="1.0">') :]
+    row = row[: row.index("</tr>")]
+    assert f'<code title="{newer.digest}">{newer.digest[7:19]}</code>' in row
+    assert "7.0\xa0MB" in row and "linux/s390x" in row
+    assert "by someone-else" in row and "by writer" not in row
+    assert "now" in row  # pushed just now, no longer 3 hours ago
+    assert old_digest not in row
+
+
+def test_rows_escape_what_they_show(client, owner, app) -> None:  # type: ignore[no-untyped-def]
+    app.tags.filter(name="latest").update(pushed_by='<b>"x"</b>')
+    client.force_login(owner)
+    body = client.get("/repos/team/tools/app/").content.decode()
+    assert "by &lt;b&gt;&quot;x&quot;&lt;/b&gt;" in body
+    assert "by <b>" not in body
+
+
+def test_reader_after_manager_sees_no_delete_controls(client, owner, reader, app) -> None:  # type: ignore[no-untyped-def]
+    """The same rows for a manager and then a reader: the reader never gets the manager's."""
+    client.force_login(owner)
+    assert 'data-delete-tag="latest"' in client.get("/repos/team/tools/app/").content.decode()
+    client.force_login(reader)
+    body = client.get("/repos/team/tools/app/").content.decode()
+    assert 'data-tag="latest"' in body
+    assert "data-delete-tag" not in body and "data-tag-check" not in body
+
+
+def test_tag_pages_follow_the_index_when_the_counter_lags(client, reader, app) -> None:  # type: ignore[no-untyped-def]
+    """The repository's tag counter gives the page count; when it disagrees with the tags,
+    the page still lists them (counted exactly)."""
+    manifest = app.manifests.first()
+    for i in range(57):
+        make_tag(app, f"t{i:02d}", manifest)
+    client.force_login(reader)
+    assert Repository.objects.get(pk=app.pk).tag_count == 60
+    page = client.get("/repos/team/tools/app/", {"sort": "name"}).context["tags_page"]
+    assert (page.paginator.count, page.paginator.num_pages) == (60, 3)
+    # Counter ahead of the index: tags went away before the counter followed.
+    Repository.objects.filter(pk=app.pk).update(tag_count=500)
+    page = client.get("/repos/team/tools/app/", {"sort": "name", "page": "3"}).context["tags_page"]
+    assert (page.number, page.paginator.count) == (3, 60)
+    assert [t.name for t in page.object_list] == [f"t{i:02d}" for i in range(47, 57)]
+    # Counter behind: the last page by the counter is counted again and the rest is reachable.
+    Repository.objects.filter(pk=app.pk).update(tag_count=30)
+    page = client.get("/repos/team/tools/app/", {"sort": "name", "page": "2"}).context["tags_page"]
+    assert (page.paginator.count, page.paginator.num_pages) == (60, 3)
+    page = client.get("/repos/team/tools/app/", {"sort": "name", "page": "9"}).context["tags_page"]
+    assert page.number == 3 and len(page.object_list) == 10
+    # A filter always counts the matching tags.
+    Repository.objects.filter(pk=app.pk).update(tag_count=60)
+    page = client.get("/repos/team/tools/app/", {"q": "t1"}).context["tags_page"]
+    assert page.paginator.count == 10
+
+
 def test_outsider_gets_404_for_a_private_repository(client, outsider, app) -> None:  # type: ignore[no-untyped-def]
     client.force_login(outsider)
     for url in (
