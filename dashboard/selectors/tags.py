@@ -17,19 +17,31 @@ SORTS: dict[str, tuple[str, ...]] = {
     "-name": ("-name",),
 }
 DEFAULT_SORT = "-pushed"
+#: What a row of the tags table shows; anything else would be a query per row.
+TABLE_FIELDS = (
+    "repository",
+    "name",
+    "pushed_at",
+    "pushed_by",
+    "manifest",
+    "manifest__digest",
+    "manifest__media_type",
+    "manifest__size",
+    "manifest__created",
+    "manifest__os",
+    "manifest__architecture",
+    "manifest__variant",
+    "manifest__platforms",
+)
 
 
 def tag_list(*, repository: Repository, query: str = "", sort: str = DEFAULT_SORT) -> QuerySet[Tag]:
     """The repository's tags with their manifests, newest push first unless `sort` says otherwise.
 
-    `query` matches tag names (substring). The manifests' large fields (raw text, config) are
-    not loaded. One query per evaluation.
+    `query` matches tag names (substring). Only what the tags table shows is loaded (no raw
+    manifest, config, layers or labels). One query per evaluation.
     """
-    qs = (
-        Tag.objects.filter(repository=repository)
-        .select_related("manifest")
-        .defer("manifest__raw", "manifest__config")
-    )
+    qs = Tag.objects.filter(repository=repository).select_related("manifest").only(*TABLE_FIELDS)
     if query:
         qs = qs.filter(name__icontains=query.strip())
     return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
