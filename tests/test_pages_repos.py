@@ -476,3 +476,19 @@ def test_repository_delete_confirmation_names_the_tag_count(client, owner, app) 
     body = client.get("/repos/team/tools/app/-/delete/", **HTMX).content.decode()
     assert "Delete repository team/tools/app?" in body
     assert "All 3 tags" in body
+
+
+def test_repository_page_links_lead_to_its_actions(client, owner, make_org) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from tests.index_rows import make_repository
+
+    repository = make_repository(make_org("links", creator=owner), "tools/app")
+    client.force_login(owner)
+    body = client.get("/repos/links/tools/app/").content.decode()
+    args = ["links", "tools/app"]
+    for name in ("repository-edit", "repository-delete", "tag-delete", "repository-detail"):
+        assert f'href="{reverse(f"dashboard:{name}", args=args)}"' in body or (
+            f'action="{reverse(f"dashboard:{name}", args=args)}"' in body
+        ), name
+    assert repository.full_name == "links/tools/app"
