@@ -186,6 +186,12 @@ def outsider(make_user: Callable[..., object]) -> object:
 
 
 @pytest.fixture
+def reader(make_user: Callable[..., object]) -> object:
+    """A user the tests grant Read to."""
+    return make_user("reader")
+
+
+@pytest.fixture
 def make_org(db: None) -> Callable[..., Organization]:
     """An organization created as the service does: the creator holds Manage on it."""
 

@@ -17,10 +17,9 @@ from dashboard.middleware import ServiceErrorMiddleware
 from dashboard.registry.errors import RegistryNotFound, RegistryUnavailable
 from dashboard.services.errors import FORBIDDEN_ORG, INVALID_ORG_NAME, PREFIX, ServiceError
 from tests.index_rows import make_repository
+from tests.pages import HTMX
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def trigger(response) -> dict:  # type: ignore[no-untyped-def]

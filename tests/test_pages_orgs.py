@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from dashboard.models import Level, Organization, OrganizationPermission
 from dashboard.services.errors import FORBIDDEN_ORG, ORG_NOT_EMPTY, PREFIX
 from tests.index_rows import grant_org, make_repository
+from tests.pages import HTMX, toasts
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def toasts(response) -> list[dict]:  # type: ignore[no-untyped-def]
-    return json.loads(response["HX-Trigger"])["berth:toast"]["value"]
-
-
-@pytest.fixture
-def reader(make_user):  # type: ignore[no-untyped-def]
-    return make_user("reader")
 
 
 @pytest.fixture

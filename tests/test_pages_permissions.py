@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def reader(make_user):  # type: ignore[no-untyped-def]
-    return make_user("reader")
-
-
-@pytest.fixture
 def world(owner, reader, make_org):  # type: ignore[no-untyped-def]
     """A private organization with an image; the reader holds Read on the organization."""
     organization = make_org("team", creator=owner)

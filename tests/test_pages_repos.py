@@ -4,7 +4,6 @@ attributes, and who sees which buttons."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.utils import timezone
@@ -19,23 +18,13 @@ from tests.index_rows import (
     make_repository,
     make_tag,
 )
+from tests.pages import HTMX, toasts
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def toasts(response) -> list[dict]:  # type: ignore[no-untyped-def]
-    return json.loads(response["HX-Trigger"])["berth:toast"]["value"]
 
 
 def names(response) -> list[str]:  # type: ignore[no-untyped-def]
     return [r.full_name for r in response.context["page"].object_list]
-
-
-@pytest.fixture
-def reader(make_user):  # type: ignore[no-untyped-def]
-    return make_user("reader")
 
 
 @pytest.fixture

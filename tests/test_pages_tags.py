@@ -6,7 +6,6 @@ real registry, let the real worker index them, and check deletions against the r
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -23,18 +22,8 @@ from dashboard.services.errors import (
     TAG_NOT_FOUND,
 )
 from tests.index_rows import grant_org, make_index, make_manifest, make_repository, make_tag
+from tests.pages import HTMX, toasts
 from tests.servers import free_port, wait_for
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def toasts(response) -> list[dict]:  # type: ignore[no-untyped-def]
-    return json.loads(response["HX-Trigger"])["berth:toast"]["value"]
-
-
-@pytest.fixture
-def reader(make_user):  # type: ignore[no-untyped-def]
-    return make_user("reader")
 
 
 @pytest.fixture
