@@ -1,13 +1,18 @@
 from dashboard.models.access import Level, OrganizationPermission, RepositoryPermission
+from dashboard.models.credentials import AccessKey, ApiToken, LoginSecret
 from dashboard.models.events import RegistryEvent
 from dashboard.models.jobs import Job
 from dashboard.models.organizations import Organization
+from dashboard.models.people import TeamProfile
 from dashboard.models.repositories import Category, Manifest, Repository, Tag
 
 __all__ = [
+    "AccessKey",
+    "ApiToken",
     "Category",
     "Job",
     "Level",
+    "LoginSecret",
     "Manifest",
     "Organization",
     "OrganizationPermission",
@@ -15,4 +20,5 @@ __all__ = [
     "Repository",
     "RepositoryPermission",
     "Tag",
+    "TeamProfile",
 ]
