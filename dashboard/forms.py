@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from dashboard.models import Category
 
@@ -86,3 +87,48 @@ class TagFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {"query": data.get("q", ""), "sort": data.get("sort") or "-pushed"}
+
+
+class LoginSecretForm(forms.Form):
+    """How long a temporary login command stays valid (SWR: 15 minutes to 24 hours)."""
+
+    validity = forms.TypedChoiceField(
+        label="Valid for",
+        choices=[
+            ("900", "15 minutes"),
+            ("3600", "1 hour"),
+            ("21600", "6 hours"),
+            ("86400", "24 hours"),
+        ],
+        coerce=int,
+        initial="86400",
+    )
+
+
+class AccessKeyForm(forms.Form):
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. CI pipeline", "autocomplete": "off"}),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. deploy script", "autocomplete": "off"}),
+    )
+    expires_on = forms.DateField(
+        label="Expires after",
+        required=False,
+        help_text="Valid until the end of this day (UTC). Empty: until revoked.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_expires_on(self) -> object:
+        value = self.cleaned_data.get("expires_on")
+        if value is not None and value < timezone.now().date():
+            raise forms.ValidationError("Choose today or a later day.")
+        return value

@@ -3,8 +3,8 @@ from what follows: no segment of a valid repository name is `-`."""
 
 from django.urls import path, register_converter
 
+from dashboard.views import account, jobs, organizations, pages, repositories, tags
 from dashboard.views import help as help_views
-from dashboard.views import jobs, organizations, pages, repositories, tags
 
 
 class OrganizationNameConverter:
@@ -64,4 +64,28 @@ urlpatterns = [
     ),
     path("help/push/", help_views.push_help, name="push-help"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("account/", account.account, name="account"),
+    path("account/login-commands/", account.login_commands, name="account-login-commands"),
+    path(
+        "account/login-commands/<int:pk>/revoke/",
+        account.login_secret_revoke_view,
+        name="account-login-secret-revoke",
+    ),
+    path("account/access-keys/", account.access_keys, name="account-access-keys"),
+    path(
+        "account/access-keys/<int:pk>/active/",
+        account.access_key_active_view,
+        name="account-access-key-active",
+    ),
+    path(
+        "account/access-keys/<int:pk>/delete/",
+        account.access_key_delete_view,
+        name="account-access-key-delete",
+    ),
+    path("account/api-tokens/", account.api_tokens, name="account-api-tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        account.api_token_revoke_view,
+        name="account-api-token-revoke",
+    ),
 ]
