@@ -132,3 +132,24 @@ class ApiTokenForm(forms.Form):
         if value is not None and value < timezone.now().date():
             raise forms.ValidationError("Choose today or a later day.")
         return value
+
+
+class PermissionGrantForm(forms.Form):
+    # `user:<name>` or `team:<name>`; the view resolves it and the service judges the level.
+    principal = forms.CharField(label="User or team", max_length=200)
+    level = forms.IntegerField(label="Permission", required=False)
+
+
+class PermissionLevelForm(forms.Form):
+    level = forms.IntegerField(label="Permission", required=False)
+
+
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(label="Team name", required=False, strip=True, max_length=200)
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TeamUserForm(forms.Form):
+    username = forms.CharField(label="User", max_length=150, strip=True)

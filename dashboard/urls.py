@@ -5,6 +5,8 @@ from django.urls import path, register_converter
 
 from dashboard.views import account, jobs, organizations, pages, repositories, tags
 from dashboard.views import help as help_views
+from dashboard.views import permissions as permission_views
+from dashboard.views import teams as team_views
 
 
 class OrganizationNameConverter:
@@ -29,7 +31,12 @@ class DigestConverter(OrganizationNameConverter):
     regex = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
 
 
+class TeamNameConverter(OrganizationNameConverter):
+    regex = r"[a-z0-9][a-z0-9._-]{0,63}"
+
+
 register_converter(OrganizationNameConverter, "berth_org")
+register_converter(TeamNameConverter, "berth_team")
 register_converter(RepositoryNameConverter, "berth_repo")
 register_converter(TagNameConverter, "berth_tag")
 register_converter(DigestConverter, "berth_digest")
@@ -47,6 +54,21 @@ urlpatterns = [
         organizations.organization_delete_view,
         name="organization-delete",
     ),
+    path(
+        "orgs/<berth_org:org>/permissions/",
+        permission_views.organization_permissions,
+        name="organization-permissions",
+    ),
+    path(
+        "orgs/<berth_org:org>/permissions/<int:pk>/",
+        permission_views.organization_permission_update,
+        name="organization-permission-update",
+    ),
+    path(
+        "orgs/<berth_org:org>/permissions/<int:pk>/revoke/",
+        permission_views.organization_permission_revoke,
+        name="organization-permission-revoke",
+    ),
     path("repos/", repositories.repository_list, name="repository-list"),
     path("repos/-/reconcile/", repositories.reconcile_start_view, name="reconcile-start"),
     path(f"{REPO}/", repositories.repository_detail, name="repository-detail"),
@@ -61,6 +83,34 @@ urlpatterns = [
         f"{REPO}/-/manifests/<berth_digest:digest>/delete/",
         tags.manifest_delete_view,
         name="manifest-delete",
+    ),
+    path(
+        f"{REPO}/-/permissions/",
+        permission_views.repository_permissions,
+        name="repository-permissions",
+    ),
+    path(
+        f"{REPO}/-/permissions/<int:pk>/",
+        permission_views.repository_permission_update,
+        name="repository-permission-update",
+    ),
+    path(
+        f"{REPO}/-/permissions/<int:pk>/revoke/",
+        permission_views.repository_permission_revoke,
+        name="repository-permission-revoke",
+    ),
+    path("teams/", team_views.team_list, name="team-list"),
+    path("teams/<berth_team:team>/", team_views.team_detail, name="team-detail"),
+    path("teams/<berth_team:team>/delete/", team_views.team_delete_view, name="team-delete"),
+    path(
+        "teams/<berth_team:team>/<str:role>/add/",
+        team_views.team_user_add,
+        name="team-user-add",
+    ),
+    path(
+        "teams/<berth_team:team>/<str:role>/remove/",
+        team_views.team_user_remove,
+        name="team-user-remove",
     ),
     path("help/push/", help_views.push_help, name="push-help"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),

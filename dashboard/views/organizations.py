@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.forms import OrganizationCreateForm
 from dashboard.models import Level
-from dashboard.selectors.organizations import organization_list_for_user, organization_members
+from dashboard.selectors.organizations import organization_list_for_user
 from dashboard.selectors.repositories import repository_list_for_user
 from dashboard.services.organizations import organization_create, organization_delete
 from dashboard.views.common import (
@@ -21,6 +21,7 @@ from dashboard.views.common import (
     paginate,
     partial,
 )
+from dashboard.views.permissions import organization_section_context
 
 PER_PAGE = 25
 
@@ -64,9 +65,11 @@ def organization_detail(request: HtmxHttpRequest, org: str) -> HttpResponse:
         "level": level,
         "page": page,
         # Members are for those who hold a grant on the organization itself.
-        "members": organization_members(organization=organization) if level else None,
+        "members": bool(level),
         "can_delete": level >= Level.MANAGE and page.paginator.count == 0,
     }
+    if level and not request.htmx:
+        context.update(organization_section_context(request, organization, level))
     return render(
         request, partial(request, "dashboard/organization_detail.html", "repositories"), context
     )
