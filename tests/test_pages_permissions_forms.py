@@ -262,6 +262,18 @@ def test_teams_nav_and_list(client, admin_user, outsider, devs) -> None:  # type
 
 
 @pytest.mark.django_db
+def test_members_see_their_teams_with_every_member_counted(
+    client, owner, reader, outsider, devs
+) -> None:  # type: ignore[no-untyped-def]
+    outsider.groups.add(devs)
+    Group.objects.create(name="other")
+    for user in (owner, reader):  # a manager, a member
+        client.force_login(user)
+        teams = client.get("/teams/").context["teams"]
+        assert [(t.name, t.member_count) for t in teams] == [("devs", 2)]
+
+
+@pytest.mark.django_db
 def test_team_list_queries_do_not_grow(client, admin_user) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_user)
 

@@ -41,8 +41,10 @@ def _teams_visible_to(request: HttpRequest) -> QuerySet[Group]:
     teams = Group.objects.all()
     user = request.user
     if not user.is_superuser:
-        teams = teams.filter(Q(user=user.pk) | Q(profile__managers=user.pk))
-    return teams.distinct()
+        # A subquery, not a join: counting members afterwards must see every member.
+        mine = Group.objects.filter(Q(user=user.pk) | Q(profile__managers=user.pk))
+        teams = teams.filter(id__in=mine.values("id"))
+    return teams
 
 
 def get_team_for_user(request: HttpRequest, name: str) -> tuple[Group, bool]:
