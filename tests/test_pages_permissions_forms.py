@@ -329,11 +329,20 @@ def test_member_and_outsider_cannot_change_a_team(client, reader, outsider, devs
     assert 'data-user="reader"' in body and 'id="team-members-add"' not in body
     response = client.post("/teams/devs/members/add/", {"username": "outsider"}, **ERRORS_INLINE)
     assert (response.status_code, _error_code(response)) == (403, "4039002")
+    changes = [
+        f"/teams/devs/{role}/{op}/" for role in ("members", "managers") for op in ("add", "remove")
+    ]
+    for url in [*changes, "/teams/devs/delete/"]:
+        response = client.post(url, {"username": "reader"}, **ERRORS_INLINE)
+        assert (response.status_code, _error_code(response)) == (403, "4039002"), url
     client.force_login(outsider)
     assert client.get("/teams/devs/").status_code == 404
-    assert client.post("/teams/devs/members/add/", {"username": "outsider"}).status_code == 404
-    assert client.post("/teams/devs/managers/add/", {"username": "outsider"}).status_code == 404
+    assert client.get("/teams/devs/delete/").status_code == 404
+    for url in [*changes, "/teams/devs/delete/", "/teams/devs/owners/add/"]:
+        assert client.post(url, {"username": "outsider"}).status_code == 404, url
     assert not outsider.groups.exists()
+    assert list(reader.groups.all()) == [devs]
+    assert Group.objects.filter(name="devs").exists()
 
 
 # -- with the real registry -------------------------------------------------------------------
