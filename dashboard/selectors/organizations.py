@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from dashboard.models import Level, Organization, OrganizationPermission
+from dashboard.models import Level, Organization
 from dashboard.services.access import (
     AnyUser,
     organization_level_expression,
@@ -36,15 +36,6 @@ def organization_list_for_user(*, user: AnyUser) -> QuerySet[Organization]:
             user_level=organization_level_expression(user=user),
         )
         .order_by("name")
-    )
-
-
-def organization_members(*, organization: Organization) -> QuerySet[OrganizationPermission]:
-    """The grants on an organization, users first then teams, highest level first. One query."""
-    return (
-        OrganizationPermission.objects.filter(organization=organization)
-        .select_related("user", "team")
-        .order_by("team__name", "-level", "user__username")
     )
 
 
