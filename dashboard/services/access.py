@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from dashboard.models import (
     Level,
@@ -21,6 +22,7 @@ from dashboard.models import (
     OrganizationPermission,
     Repository,
     RepositoryPermission,
+    Share,
 )
 from dashboard.registry.tokens import ALL_ACTIONS, Scope
 
@@ -41,6 +43,13 @@ def _principal_q(user: AnyUser, prefix: str = "") -> Q:
     if teams:
         q |= Q(**{f"{prefix}team__in": teams})
     return q
+
+
+def _valid_shares(user: AnyUser) -> QuerySet[Share]:
+    """Shares with the user's teams that still grant pull; expired ones give nothing."""
+    return Share.objects.filter(team__in=_team_ids(user)).filter(
+        Q(deadline__isnull=True) | Q(deadline__gt=timezone.now())
+    )
 
 
 def _max_level(levels: Iterable[int]) -> int:
@@ -79,7 +88,8 @@ def repository_level(
     organization: Organization,
     repository: Repository | None,
 ) -> int:
-    """Effective level on a repository: the highest of org grants, repo grants and public read."""
+    """Effective level on a repository: the highest of org grants, repo grants, valid shares
+    with the user's teams (Read) and public read."""
     if user.is_authenticated and user.is_active and user.is_superuser:
         return Level.MANAGE
     level = organization_level(user=user, organization=organization)
@@ -93,6 +103,14 @@ def repository_level(
                     ).values_list("level", flat=True)
                 ),
             )
+        if (
+            level < Level.READ
+            and user.is_authenticated
+            and user.is_active
+            and _team_ids(user)
+            and _valid_shares(user).filter(repository=repository).exists()
+        ):
+            level = Level.READ  # a valid share with one of the user's teams: pull
         if (
             repository.is_public
             and level < Level.READ
@@ -193,7 +211,7 @@ def organizations_visible_to(*, user: AnyUser) -> QuerySet[Organization]:
 
 
 def repositories_visible_to(*, user: AnyUser) -> QuerySet[Repository]:
-    """Every repository the user may at least pull."""
+    """Every repository the user may at least pull (valid shares included)."""
     qs = Repository.objects.all()
     if user.is_authenticated and user.is_superuser:
         return qs
@@ -201,7 +219,10 @@ def repositories_visible_to(*, user: AnyUser) -> QuerySet[Repository]:
         return qs.filter(is_public=True) if settings.ANONYMOUS_PULL else qs.none()
     org_ids = OrganizationPermission.objects.filter(_principal_q(user)).values("organization_id")
     repo_ids = RepositoryPermission.objects.filter(_principal_q(user)).values("repository_id")
-    return qs.filter(Q(is_public=True) | Q(organization_id__in=org_ids) | Q(id__in=repo_ids))
+    visible = Q(is_public=True) | Q(organization_id__in=org_ids) | Q(id__in=repo_ids)
+    if _team_ids(user):
+        visible |= Q(id__in=_valid_shares(user).values("repository_id"))
+    return qs.filter(visible)
 
 
 def require_repository_level(*, user: AnyUser, repository: Repository, level: int) -> int:
