@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 
@@ -153,3 +155,34 @@ class TeamCreateForm(forms.Form):
 
 class TeamUserForm(forms.Form):
     username = forms.CharField(label="User", max_length=150, strip=True)
+
+
+class ShareForm(forms.Form):
+    """A share's validity and description; the team comes from the picker (create only)."""
+
+    team = forms.CharField(label="Team", required=False, max_length=200)
+    valid_until = forms.DateField(
+        label="Valid until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    forever = forms.BooleanField(label="Permanently valid", required=False)
+    # No max_length: the service names SWR's code for an over-long description (4131012).
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
+
+    def deadline(self) -> dt.datetime | None:
+        """The end of the chosen day in the current time zone, or None for "permanently valid".
+
+        Raises ServiceError 4000014 (400) when neither a valid date nor "permanently valid" is
+        given.
+        """
+        from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
+
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("forever"):
+            return None
+        day = data.get("valid_until")
+        if day is None:
+            raise ServiceError(
+                INVALID_PARAMETERS, "Choose a date the share is valid until, or forever.", 400
+            )
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.max))

@@ -6,6 +6,7 @@ from django.urls import path, register_converter
 from dashboard.views import account, jobs, organizations, pages, repositories, tags
 from dashboard.views import help as help_views
 from dashboard.views import permissions as permission_views
+from dashboard.views import sharing as sharing_views
 from dashboard.views import teams as team_views
 
 
@@ -98,6 +99,17 @@ urlpatterns = [
         f"{REPO}/-/permissions/<int:pk>/revoke/",
         permission_views.repository_permission_revoke,
         name="repository-permission-revoke",
+    ),
+    path(f"{REPO}/-/sharing/", sharing_views.repository_sharing, name="repository-sharing"),
+    path(
+        f"{REPO}/-/sharing/<int:pk>/",
+        sharing_views.repository_share_update,
+        name="repository-share-update",
+    ),
+    path(
+        f"{REPO}/-/sharing/<int:pk>/delete/",
+        sharing_views.repository_share_delete,
+        name="repository-share-delete",
     ),
     path("teams/", team_views.team_list, name="team-list"),
     path("teams/<berth_team:team>/", team_views.team_detail, name="team-detail"),

@@ -18,6 +18,8 @@ SORTS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_SORT = "-updated"
 VISIBILITIES = ("public", "private")
+#: The image list's share views (`?shared=`): shares with the user's teams, shares they made.
+SHARED_VIEWS = ("with-me", "by-me")
 
 
 def repository_list_for_user(

@@ -14,10 +14,11 @@ from django_htmx.http import reswap, retarget
 from dashboard.forms import RepositoryEditForm, RepositoryFilterForm, TagFilterForm
 from dashboard.models import Level, Repository
 from dashboard.selectors.organizations import organization_list_for_user
-from dashboard.selectors.repositories import repository_list_for_user
+from dashboard.selectors.repositories import SHARED_VIEWS, repository_list_for_user
 from dashboard.selectors.tags import tag_page
 from dashboard.services import reconcile, tags
 from dashboard.services.repositories import repository_update
+from dashboard.services.sharing import shared_by_user, shared_with_user
 from dashboard.views.common import (
     HtmxHttpRequest,
     get_repository_for_user,
@@ -33,7 +34,21 @@ TAGS_PER_PAGE = 25
 
 @login_required
 def repository_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Every repository the user can see, filtered by name, organization, category, type."""
+    """Every repository the user can see, filtered by name, organization, category, type.
+
+    `?shared=with-me` and `?shared=by-me` list shares instead, valid and expired (SWR's
+    "Images From Others" and "My shared images").
+    """
+    shared = request.GET.get("shared", "")
+    if shared in SHARED_VIEWS:
+        rows = (
+            shared_with_user(user=request.user)
+            if shared == "with-me"
+            else shared_by_user(user=request.user)
+        )
+        return render(
+            request, "dashboard/repositories.html", {"shared": shared, "shared_rows": rows}
+        )
     filters = RepositoryFilterForm(request.GET)
     repositories = repository_list_for_user(user=request.user, **filters.filters())
     context = {
