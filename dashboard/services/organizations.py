@@ -56,6 +56,14 @@ def organization_name_error(name: str) -> str | None:
     return None
 
 
+def organization_quota(*, user: AnyUser) -> tuple[int, int | None]:
+    """How many organizations `user` created, and how many they may (None: unlimited)."""
+    if not user.is_authenticated:
+        return 0, 0
+    used = Organization.objects.filter(creator=user.pk).count()
+    return used, None if user.is_superuser else settings.ORG_QUOTA
+
+
 def organization_create(*, name: str, actor: AnyUser) -> Organization:
     """Create an organization; `actor` becomes its manager.
 
@@ -70,15 +78,13 @@ def organization_create(*, name: str, actor: AnyUser) -> Organization:
         raise ServiceError(FORBIDDEN_ORG, "You may not create organizations.", 403)
     creator = cast("User", actor)  # signed in and active, as checked above
     with transaction.atomic():
-        if not creator.is_superuser:
-            created = Organization.objects.filter(creator=creator).count()
-            if created >= settings.ORG_QUOTA:
-                raise ServiceError(
-                    ORG_QUOTA_EXCEEDED,
-                    "The maximum number of organizations has been exceeded "
-                    f"({settings.ORG_QUOTA} per user).",
-                    400,
-                )
+        created, quota = organization_quota(user=creator)
+        if quota is not None and created >= quota:
+            raise ServiceError(
+                ORG_QUOTA_EXCEEDED,
+                f"The maximum number of organizations has been exceeded ({quota} per user).",
+                400,
+            )
         if Organization.objects.filter(name=name).exists():
             raise _exists(name)
         try:

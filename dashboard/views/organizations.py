@@ -13,7 +13,11 @@ from dashboard.forms import OrganizationCreateForm
 from dashboard.models import Level
 from dashboard.selectors.organizations import organization_list_for_user
 from dashboard.selectors.repositories import repository_list_for_user
-from dashboard.services.organizations import organization_create, organization_delete
+from dashboard.services.organizations import (
+    organization_create,
+    organization_delete,
+    organization_quota,
+)
 from dashboard.views.common import (
     HtmxHttpRequest,
     get_organization_for_user,
@@ -41,8 +45,11 @@ def organization_list(request: HtmxHttpRequest) -> HttpResponse:
             form = OrganizationCreateForm()
         else:
             status = 422
+    used, quota = organization_quota(user=request.user)
     context = {
         "form": form,
+        "quota_used": used,
+        "quota_limit": quota,
         "page": paginate(
             organization_list_for_user(user=request.user), PER_PAGE, request.GET.get("page")
         ),
