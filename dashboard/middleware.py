@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from dashboard.registry.errors import RegistryError
+from dashboard.services.audit import audit_context
 from dashboard.services.errors import FORBIDDEN, ServiceError
 from dashboard.views.common import add_toast, error_target
 
@@ -88,3 +89,15 @@ class ServiceErrorMiddleware:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+class AuditContextMiddleware:
+    """Lets services trace who acted and from where (`dashboard.services.audit.audit_context`)
+    without seeing the request. After AuthenticationMiddleware: the user is read lazily."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_context(actor=request.user, source_ip=request.META.get("REMOTE_ADDR")):
+            return self.get_response(request)

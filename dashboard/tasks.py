@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dashboard.models import Job
 from dashboard.registry.errors import RegistryError
+from dashboard.services.audit import audit_prune
 from dashboard.services.errors import PREFIX, REGISTRY_UNAVAILABLE, ServiceError
 from dashboard.services.index import events_index_drain, events_prune
 from dashboard.services.reconcile import reconcile_run, reconcile_schedule
@@ -63,3 +64,9 @@ def reconcile_scheduled() -> None:
 def prune_events() -> int:
     """Drop processed registry events past the retention period (beat, daily)."""
     return events_prune(older_than=dt.timedelta(days=settings.EVENT_RETENTION_DAYS))
+
+
+@shared_task(name="dashboard.tasks.prune_audit")
+def prune_audit() -> int:
+    """Drop audit traces past the retention period (beat, daily)."""
+    return audit_prune(older_than=dt.timedelta(days=settings.AUDIT_RETENTION_DAYS))

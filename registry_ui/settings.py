@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -169,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.prune_events",
         "schedule": 24 * 3600.0,
     },
+    "prune-audit": {
+        "task": "dashboard.tasks.prune_audit",
+        "schedule": 24 * 3600.0,
+    },
     "index-pending-events": {
         "task": "dashboard.tasks.index_pending_events",
         "schedule": 60.0,
@@ -207,6 +212,8 @@ NOTIFY_SECRET = env.str("BERTH_NOTIFY_SECRET", default="") or _secret_file("noti
 REGION = env.str("BERTH_REGION", default="local")
 # Processed registry events are kept this long (they are the raw input of the index).
 EVENT_RETENTION_DAYS = env.int("BERTH_EVENT_RETENTION_DAYS", default=7)
+# Audit traces are kept this long (a daily beat task prunes older ones).
+AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=90)
 ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)
 ORG_QUOTA = env.int("BERTH_ORG_QUOTA", default=5)
 

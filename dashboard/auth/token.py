@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.registry.tokens import Scope, issue_token
 from dashboard.services.access import REPOSITORY_PATH, AnyUser, token_access_for
+from dashboard.services.audit import FAILURE, audit_token_request
 
 #: More distinct scopes than any client asks for at once; the rest are dropped.
 MAX_SCOPES = 64
@@ -90,11 +91,18 @@ def token(request: HttpRequest) -> JsonResponse:
             return _unauthorized()
         authenticated = authenticate(request, username=credentials[0], password=credentials[1])
         if authenticated is None:
+            audit_token_request(
+                user=None, username=credentials[0], requested=[], granted=[], result=FAILURE
+            )
             return _unauthorized()
         user = authenticated
     # `account`, `client_id` and `offline_token` are accepted and not used: the subject is who
     # authenticated, and no refresh token is ever issued.
-    access = token_access_for(user=user, scopes=_requested_scopes(request))
+    requested = _requested_scopes(request)
+    access = token_access_for(user=user, scopes=requested)
+    audit_token_request(
+        user=user, username=user.get_username(), requested=requested, granted=access
+    )
     issued = issue_token(subject=user.get_username(), access=access)
     return JsonResponse(
         {

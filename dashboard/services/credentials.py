@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dashboard.models import AccessKey, ApiToken, LoginSecret
+from dashboard.services.audit import audit_record
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
 
 LOGIN_SECRET_MIN = dt.timedelta(minutes=15)
@@ -85,6 +86,13 @@ def login_secret_create(
         created_at=now,
         expires_at=now + duration,
     )
+    audit_record(
+        action="createDockerConfig",
+        resource_type="dockerlogincmd",
+        resource_name=registry_username(key_id),
+        actor=user,
+        detail={"expires_at": secret.expires_at.isoformat()},
+    )
     return secret, registry_username(key_id), password
 
 
@@ -100,6 +108,12 @@ def login_secret_revoke(*, secret: LoginSecret) -> None:
     if secret.revoked_at is None:
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at"])
+        audit_record(
+            action="deleteDockerConfig",
+            resource_type="dockerlogincmd",
+            resource_name=registry_username(secret.key_id),
+            actor=secret.user,
+        )
 
 
 def login_secret_authenticate(key_id: str, password: str) -> User | None:
@@ -149,6 +163,9 @@ def access_key_create(*, user: User, description: str = "") -> tuple[AccessKey, 
         secret_encrypted=_fernet().encrypt(secret_key.encode()).decode(),
         description=description,
     )
+    audit_record(
+        action="createAccessKey", resource_type="accesskey", resource_name=access_key, actor=user
+    )
     return key, secret_key
 
 
@@ -167,11 +184,24 @@ def access_key_set_active(*, key: AccessKey, active: bool) -> None:
     """Enable or disable the key; a disabled key's long-term commands stop working."""
     key.is_active = active
     key.save(update_fields=["is_active"])
+    audit_record(
+        action="updateAccessKey",
+        resource_type="accesskey",
+        resource_name=key.access_key,
+        actor=key.user,
+        detail={"active": active},
+    )
 
 
 def access_key_delete(*, key: AccessKey) -> None:
     """Delete the key: every long-term command derived from it stops working."""
     key.delete()
+    audit_record(
+        action="deleteAccessKey",
+        resource_type="accesskey",
+        resource_name=key.access_key,
+        actor=key.user,
+    )
 
 
 def access_key_authenticate(access_key: str, password: str) -> User | None:
@@ -222,6 +252,12 @@ def api_token_create(
         token_hash=_token_hash(token_text),
         expires_at=expires_at,
     )
+    audit_record(
+        action="createApiToken",
+        resource_type="apitoken",
+        resource_name=f"{name} ({token.prefix})",
+        actor=user,
+    )
     return token, token_text
 
 
@@ -237,6 +273,12 @@ def api_token_revoke(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(
+            action="deleteApiToken",
+            resource_type="apitoken",
+            resource_name=f"{token.name} ({token.prefix})",
+            actor=token.user,
+        )
 
 
 def api_token_authenticate(token_text: str) -> User | None:

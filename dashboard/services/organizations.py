@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from dashboard.models import Level, Organization, OrganizationPermission
 from dashboard.services.access import AnyUser, can_create_organization, require_organization_level
+from dashboard.services.audit import audit_record
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -96,6 +97,13 @@ def organization_create(*, name: str, actor: AnyUser) -> Organization:
         OrganizationPermission.objects.create(
             organization=organization, user=creator, level=Level.MANAGE
         )
+        audit_record(
+            action="createUserNamespace",
+            resource_type="usernamespace",
+            resource_name=name,
+            organization=name,
+            actor=actor,
+        )
     return organization
 
 
@@ -118,3 +126,10 @@ def organization_delete(*, organization: Organization, actor: AnyUser) -> None:
                 406,
             )
         organization.delete()
+        audit_record(
+            action="deleteUserNamespace",
+            resource_type="usernamespace",
+            resource_name=organization.name,
+            organization=organization.name,
+            actor=actor,
+        )

@@ -31,6 +31,7 @@ from dashboard.models import (
     RepositoryPermission,
 )
 from dashboard.services.access import AnyUser, organization_level, repository_level
+from dashboard.services.audit import audit_grant
 from dashboard.services.errors import FORBIDDEN, INVALID_PARAMETERS, ServiceError
 
 if TYPE_CHECKING:
@@ -103,9 +104,20 @@ def organization_grant(
     _refuse_administrator(user)
     try:
         with transaction.atomic():
-            return OrganizationPermission.objects.create(
+            grant = OrganizationPermission.objects.create(
                 organization=organization, level=level, **principal
             )
+            audit_grant(
+                action="createUserNamespaceAuth",
+                resource_type="usernamespaceauth",
+                resource_name=organization.name,
+                organization=organization.name,
+                actor=actor,
+                user=user,
+                team=team,
+                level=level,
+            )
+            return grant
     except IntegrityError:
         raise ServiceError(
             ORG_PERMISSION_EXISTS,
@@ -169,6 +181,16 @@ def organization_grant_update(
             _keep_a_manager(organization, grant)
         grant.level = level
         grant.save(update_fields=["level"])
+        audit_grant(
+            action="updateUserNamespaceAuth",
+            resource_type="usernamespaceauth",
+            resource_name=organization.name,
+            organization=organization.name,
+            actor=actor,
+            user=user,
+            team=team,
+            level=level,
+        )
     return grant
 
 
@@ -191,6 +213,15 @@ def organization_revoke(
         grant = _org_grant(organization, user, team)
         _keep_a_manager(organization, grant)
         grant.delete()
+        audit_grant(
+            action="deleteUserNamespaceAuth",
+            resource_type="usernamespaceauth",
+            resource_name=organization.name,
+            organization=organization.name,
+            actor=actor,
+            user=user,
+            team=team,
+        )
 
 
 # -- repositories ----------------------------------------------------------------------------
@@ -256,9 +287,20 @@ def repository_grant(
     _refuse_administrator(user)
     try:
         with transaction.atomic():
-            return RepositoryPermission.objects.create(
+            grant = RepositoryPermission.objects.create(
                 repository=repository, level=level, **principal
             )
+            audit_grant(
+                action="createUserRepositoryAuth",
+                resource_type="userrepositoryauth",
+                resource_name=repository.full_name,
+                organization=repository.organization.name,
+                actor=actor,
+                user=user,
+                team=team,
+                level=level,
+            )
+            return grant
     except IntegrityError:
         raise ServiceError(
             PERMISSION_EXISTS,
@@ -305,6 +347,16 @@ def repository_grant_update(
         _require_repo_grant(repository=repository, actor=actor, levels=(grant.level,))
         grant.level = level
         grant.save(update_fields=["level"])
+        audit_grant(
+            action="updateUserRepositoryAuth",
+            resource_type="userrepositoryauth",
+            resource_name=repository.full_name,
+            organization=repository.organization.name,
+            actor=actor,
+            user=user,
+            team=team,
+            level=level,
+        )
     return grant
 
 
@@ -327,3 +379,12 @@ def repository_revoke(
         grant = _repo_grant(repository, user, team)
         _require_repo_grant(repository=repository, actor=actor, levels=(grant.level,))
         grant.delete()
+        audit_grant(
+            action="deleteUserRepositoryAuth",
+            resource_type="userrepositoryauth",
+            resource_name=repository.full_name,
+            organization=repository.organization.name,
+            actor=actor,
+            user=user,
+            team=team,
+        )

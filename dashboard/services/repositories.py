@@ -12,6 +12,7 @@ from django.db import transaction
 
 from dashboard.models import Category, Level, Repository
 from dashboard.services.access import AnyUser, require_repository_level
+from dashboard.services.audit import audit_record
 from dashboard.services.errors import (
     DESCRIPTION_TOO_LONG,
     INVALID_PARAMETERS,
@@ -78,4 +79,12 @@ def repository_update(
         repository.category = category
         repository.description = description
         repository.save(update_fields=["is_public", "category", "description"])
+        audit_record(
+            action="updateImageRepository",
+            resource_type="imagerepository",
+            resource_name=repository.full_name,
+            organization=repository.organization.name,
+            actor=actor,
+            detail={"is_public": is_public, "category": category},
+        )
     return repository

@@ -24,6 +24,7 @@ from dashboard.registry.client import OCI_MANIFEST, RegistryClient, get_client
 from dashboard.registry.errors import RegistryError, RegistryNotFound
 from dashboard.services import index
 from dashboard.services.access import AnyUser, require_repository_level
+from dashboard.services.audit import audit_record
 from dashboard.services.errors import (
     INVALID_PARAMETERS,
     MANIFEST_NOT_FOUND,
@@ -149,6 +150,13 @@ def tags_delete(*, repository: Repository, names: list[str], actor: AnyUser) -> 
             done = f" (removed {', '.join(removed)})" if removed else ""
             raise ServiceError.from_registry(exc, doing=f"delete tag {name}{done}") from exc
         index.tag_forget(repository=repository, names=[name])
+        audit_record(
+            action="deleteImageTag",
+            resource_type="imagetag",
+            resource_name=f"{repository.full_name}:{name}",
+            organization=repository.organization.name,
+            actor=actor,
+        )
         removed.append(name)
     return removed
 
@@ -206,6 +214,14 @@ def manifest_delete(*, repository: Repository, digest: str, actor: AnyUser) -> l
     except RegistryError as exc:
         raise ServiceError.from_registry(exc, doing=f"delete image {_short(digest)}") from exc
     index.manifest_forget(repository=repository, digest=digest)
+    audit_record(
+        action="deleteManifest",
+        resource_type="manifest",
+        resource_name=f"{repository.full_name}@{digest}",
+        organization=repository.organization.name,
+        actor=actor,
+        detail={"tags": names},
+    )
     return names
 
 
@@ -272,3 +288,10 @@ def repository_delete(*, repository: Repository, actor: AnyUser) -> None:
         Tag.objects.filter(repository=repository).delete()
         Manifest.objects.filter(repository=repository).delete()
         Repository.objects.filter(pk=repository.pk).delete()
+        audit_record(
+            action="deleteImageRepository",
+            resource_type="imagerepository",
+            resource_name=path,
+            organization=repository.organization.name,
+            actor=actor,
+        )

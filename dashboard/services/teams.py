@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from dashboard.models import TeamProfile
 from dashboard.services.access import AnyUser
+from dashboard.services.audit import audit_record
 from dashboard.services.errors import FORBIDDEN, INVALID_PARAMETERS, ServiceError
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def team_create(*, name: str, actor: AnyUser, description: str = "") -> Group:
             team = Group.objects.create(name=name)
             profile = TeamProfile.objects.create(team=team, description=description)
             profile.managers.add(actor)  # type: ignore[arg-type]
+            audit_record(action="createTeam", resource_type="team", resource_name=name, actor=actor)
     except IntegrityError:
         raise ServiceError(
             INVALID_PARAMETERS, f"A team named {name!r} already exists.", 409
@@ -96,27 +98,56 @@ def team_delete(*, team: Group, actor: AnyUser) -> None:
     """Delete a team and its grants. Raises ServiceError 4039002 (403) unless a superuser."""
     _require_superuser(actor, "delete teams")
     team.delete()
+    audit_record(action="deleteTeam", resource_type="team", resource_name=team.name, actor=actor)
 
 
 def team_member_add(*, team: Group, user: User, actor: AnyUser) -> None:
     """Make `user` a member (nothing changes when they are one). Raises ServiceError 4039002."""
     _require_manager(team, actor)
     user.groups.add(team)
+    audit_record(
+        action="addTeamMember",
+        resource_type="team",
+        resource_name=team.name,
+        actor=actor,
+        detail={"user": user.get_username()},
+    )
 
 
 def team_member_remove(*, team: Group, user: User, actor: AnyUser) -> None:
     """Remove `user` from the members (nothing changes when they are not one). Raises 4039002."""
     _require_manager(team, actor)
     user.groups.remove(team)
+    audit_record(
+        action="removeTeamMember",
+        resource_type="team",
+        resource_name=team.name,
+        actor=actor,
+        detail={"user": user.get_username()},
+    )
 
 
 def team_manager_add(*, team: Group, user: User, actor: AnyUser) -> None:
     """Make `user` a manager of the team. Raises ServiceError 4039002 (403)."""
     _require_manager(team, actor)
     _profile(team).managers.add(user)
+    audit_record(
+        action="addTeamManager",
+        resource_type="team",
+        resource_name=team.name,
+        actor=actor,
+        detail={"user": user.get_username()},
+    )
 
 
 def team_manager_remove(*, team: Group, user: User, actor: AnyUser) -> None:
     """Remove `user` from the team's managers. Raises ServiceError 4039002 (403)."""
     _require_manager(team, actor)
     _profile(team).managers.remove(user)
+    audit_record(
+        action="removeTeamManager",
+        resource_type="team",
+        resource_name=team.name,
+        actor=actor,
+        detail={"user": user.get_username()},
+    )

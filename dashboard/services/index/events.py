@@ -27,6 +27,7 @@ from dashboard.registry.client import (
     RegistryClient,
     get_client,
 )
+from dashboard.services.audit import audit_registry_events
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
 from dashboard.services.index.manifests import (
     MANIFEST_MEDIA_TYPES,
@@ -400,6 +401,7 @@ def _apply(events: list[_Event], known: dict[tuple[int, str], Manifest]) -> None
             Manifest.objects.filter(pk__in=gone).exclude(
                 Exists(Tag.objects.filter(manifest_id=OuterRef("pk")))
             ).delete()
+        audit_registry_events(events=[(e.kind, e.row) for e in events if not e.error])
         failed = [e for e in events if e.error]
         RegistryEvent.objects.filter(pk__in=[e.row.pk for e in events if not e.error]).update(
             processed_at=now, error=""
