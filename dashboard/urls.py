@@ -3,7 +3,7 @@ from what follows: no segment of a valid repository name is `-`."""
 
 from django.urls import path, register_converter
 
-from dashboard.views import account, jobs, organizations, pages, repositories, tags
+from dashboard.views import account, audit, jobs, organizations, pages, repositories, tags
 from dashboard.views import help as help_views
 from dashboard.views import permissions as permission_views
 from dashboard.views import sharing as sharing_views
@@ -126,6 +126,7 @@ urlpatterns = [
     ),
     path("help/push/", help_views.push_help, name="push-help"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("audit/", audit.audit_list, name="audit-list"),
     path("account/", account.account, name="account"),
     path("account/login-commands/", account.login_commands, name="account-login-commands"),
     path(
