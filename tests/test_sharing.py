@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.models import Level, Share
+from dashboard.models import AuditEvent, Level, Share
 from dashboard.registry.tokens import Scope
 from dashboard.services.access import (
     organizations_visible_to,
@@ -204,3 +204,14 @@ def test_queries_do_not_grow_with_shares_or_teams(owner, outsider, repo, make_or
         other = make_repository(repo.organization, f"other-{i}")
         share_create(repository=other, team=t, deadline=_later(), actor=owner)
     assert count() == before
+
+
+@pytest.mark.django_db
+def test_share_changes_are_audited(owner, repo, team) -> None:  # type: ignore[no-untyped-def]
+    share_create(repository=repo, team=team, deadline=None, actor=owner)
+    share_update(repository=repo, team=team, deadline=_later(), actor=owner)
+    share_delete(repository=repo, team=team, actor=owner)
+    events = AuditEvent.objects.filter(resource_type="reposhare").order_by("pk")
+    assert [e.action for e in events] == ["createRepoShare", "updateRepoShare", "deleteRepoShare"]
+    assert {e.resource_name for e in events} == {"share-org/app:recipients"}
+    assert all(e.actor == owner and e.organization == "share-org" for e in events)

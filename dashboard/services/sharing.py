@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from dashboard.models import Level, Repository, Share
 from dashboard.services.access import AnyUser, require_repository_level
+from dashboard.services.audit import audit_record
 from dashboard.services.errors import DESCRIPTION_TOO_LONG, INVALID_PARAMETERS, ServiceError
 
 if TYPE_CHECKING:
@@ -66,6 +67,18 @@ def _check(
         )
 
 
+def _trace(action: str, share: Share, actor: AnyUser) -> None:
+    """SWR's reposhare trace, named `<org>/<repo>:<team>`."""
+    audit_record(
+        action=action,
+        resource_type="reposhare",
+        resource_name=f"{share.repository.full_name}:{share.team.name}",
+        organization=share.repository.organization.name,
+        actor=actor,
+        detail={"deadline": share.deadline.isoformat() if share.deadline else "forever"},
+    )
+
+
 def _require_manage(repository: Repository, actor: AnyUser) -> None:
     require_repository_level(user=actor, repository=repository, level=Level.MANAGE)
 
@@ -99,7 +112,7 @@ def share_create(
                     400,
                 )
             now = timezone.now()
-            return Share.objects.create(
+            share = Share.objects.create(
                 repository=repository,
                 team=team,
                 permit=permit,
@@ -109,6 +122,8 @@ def share_create(
                 created_at=now,
                 updated_at=now,
             )
+            _trace("createRepoShare", share, actor)
+            return share
     except IntegrityError:
         raise ServiceError(
             SHARE_EXISTS,
@@ -147,7 +162,9 @@ def share_update(
     share.description = description
     share.permit = permit
     share.updated_at = timezone.now()
-    share.save(update_fields=["deadline", "description", "permit", "updated_at"])
+    with transaction.atomic():
+        share.save(update_fields=["deadline", "description", "permit", "updated_at"])
+        _trace("updateRepoShare", share, actor)
     return share
 
 
@@ -157,7 +174,10 @@ def share_delete(*, repository: Repository, team: Group, actor: AnyUser) -> None
     Raises ServiceError: 4037018 (403) without Manage, 4040091 (404) when there is no share.
     """
     _require_manage(repository, actor)
-    _share(repository, team).delete()
+    share = _share(repository, team)
+    with transaction.atomic():
+        share.delete()
+        _trace("deleteRepoShare", share, actor)
 
 
 # -- reads -----------------------------------------------------------------------------------
