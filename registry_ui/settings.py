@@ -212,6 +212,13 @@ NOTIFY_SECRET = env.str("BERTH_NOTIFY_SECRET", default="") or _secret_file("noti
 REGION = env.str("BERTH_REGION", default="local")
 # Processed registry events are kept this long (they are the raw input of the index).
 EVENT_RETENTION_DAYS = env.int("BERTH_EVENT_RETENTION_DAYS", default=7)
+# Requests per minute from one client address (0: no limit), answered 429 above it.
+RATE_LIMIT_SIGN_IN = env.int("BERTH_RATE_LIMIT_SIGN_IN", default=60)
+RATE_LIMIT_TOKEN = env.int("BERTH_RATE_LIMIT_TOKEN", default=600)
+# A username is locked for LOCKOUT_MINUTES after LOCKOUT_FAILURES consecutive failed sign-ins
+# (page or token realm; 0 failures: never).
+LOCKOUT_FAILURES = env.int("BERTH_LOCKOUT_FAILURES", default=10)
+LOCKOUT_MINUTES = env.int("BERTH_LOCKOUT_MINUTES", default=15)
 # Audit traces are kept this long (a daily beat task prunes older ones).
 AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=90)
 ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)

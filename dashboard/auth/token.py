@@ -18,6 +18,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from dashboard.auth.ratelimit import (
+    lockout_message,
+    rate_limited,
+    sign_in_failed,
+    sign_in_locked,
+    sign_in_succeeded,
+)
 from dashboard.registry.tokens import Scope, issue_token
 from dashboard.services.access import REPOSITORY_PATH, AnyUser, token_access_for
 from dashboard.services.audit import FAILURE, audit_token_request
@@ -36,6 +43,12 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 def _unauthorized() -> JsonResponse:
     response = _error(401, "UNAUTHORIZED", "invalid username or password")
     response["WWW-Authenticate"] = 'Basic realm="Berth"'
+    return response
+
+
+def _too_many(message: str) -> JsonResponse:
+    response = _error(429, "TOOMANYREQUESTS", message)
+    response["Retry-After"] = "60"
     return response
 
 
@@ -78,6 +91,9 @@ def token(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "GET":
         return _error(404, "UNSUPPORTED", "Only GET is supported on this token realm.")
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    if rate_limited(scope="token", key=address, limit=settings.RATE_LIMIT_TOKEN):
+        return _too_many("Too many token requests from your address; retry in a minute.")
     service = request.GET.get("service")
     if service is not None and service != settings.TOKEN_SERVICE:
         return _error(
@@ -89,12 +105,19 @@ def token(request: HttpRequest) -> JsonResponse:
         credentials = _basic_credentials(header)
         if credentials is None:
             return _unauthorized()
+        if sign_in_locked(credentials[0]):
+            audit_token_request(
+                user=None, username=credentials[0], requested=[], granted=[], result=FAILURE
+            )
+            return _too_many(lockout_message())
         authenticated = authenticate(request, username=credentials[0], password=credentials[1])
         if authenticated is None:
             audit_token_request(
                 user=None, username=credentials[0], requested=[], granted=[], result=FAILURE
             )
+            sign_in_failed(credentials[0])
             return _unauthorized()
+        sign_in_succeeded(credentials[0])
         user = authenticated
     # `account`, `client_id` and `offline_token` are accepted and not used: the subject is who
     # authenticated, and no refresh token is ever issued.

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from dashboard.auth import health, notifications, token
+from dashboard.auth import health, login, notifications, token
 
 urlpatterns = [
+    path("accounts/login/", login.LimitedLoginView.as_view(), name="login"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("service/notifications", notifications.notifications, name="registry-notifications"),
