@@ -161,6 +161,7 @@ def test_token_request_records_granted_and_denied_actions(
 ) -> None:
     org = make_org(f"au{_uid()}", owner)
     permissions.organization_grant(organization=org, actor=owner, user=reader, level=Level.READ)
+    repo = Repository.objects.create(organization=org, name="app")
     AuditEvent.objects.all().delete()
 
     client.get(
@@ -194,6 +195,15 @@ def test_token_request_records_granted_and_denied_actions(
         f"{org.name}/app",
         org.name,
     )
+    # Pulls feed the download count; a refused push did not.
+    assert Repository.objects.get(pk=repo.pk).num_download == 1
+
+
+def test_anonymous_token_request_is_traced_as_anonymous(client: Client) -> None:
+    client.get("/service/token", {"service": "berth-registry"}, REMOTE_ADDR="192.0.2.30")
+    event = _one("createRegistryToken")
+    assert (event.actor, event.actor_name, event.result) == (None, "anonymous", "success")
+    assert event.source_ip == "192.0.2.30"
 
 
 def test_token_request_with_a_wrong_password_is_a_failure(client: Client, owner: User) -> None:

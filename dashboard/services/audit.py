@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from dashboard.models import AuditEvent, Level, OrganizationPermission, RegistryEvent
+from dashboard.models import (
+    AuditEvent,
+    Level,
+    OrganizationPermission,
+    RegistryEvent,
+    Repository,
+)
 from dashboard.registry.tokens import Scope
 from dashboard.services.access import AnyUser, _principal_q
 
@@ -139,7 +145,9 @@ def audit_token_request(
 ) -> None:
     """Trace one token realm request (`createRegistryToken`, resource type `token`) with the
     actions asked for, granted and denied, plus a `downloadImage` trace per repository the token
-    lets pull without push: the registry sends no pull events, so this is where pulls are seen."""
+    lets pull without push, counted in the repository's `num_download`: the registry sends no
+    pull events, so this is where pulls are seen. Berth's own reads never come here (it signs its
+    tokens itself), so they are neither traced nor counted."""
     asked: dict[str, set[str]] = {}
     for scope in requested:
         asked.setdefault(f"{scope.type}:{scope.name}", set()).update(scope.actions)
@@ -170,6 +178,10 @@ def audit_token_request(
         if scope.type == "repository" and "pull" in scope.actions and "push" not in scope.actions:
             if "push" in asked.get(f"repository:{scope.name}", set()):
                 continue  # a push that was refused: the pull is part of it, not a download
+            org, _, name = scope.name.partition("/")
+            Repository.objects.filter(organization__name=org, name=name).update(
+                num_download=F("num_download") + 1
+            )
             audit_record(
                 action="downloadImage",
                 resource_type="images",

@@ -48,6 +48,9 @@ ACTIONS = (
     "deleteAccessKey",
     "createApiToken",
     "deleteApiToken",
+    "createRepoShare",
+    "updateRepoShare",
+    "deleteRepoShare",
 )
 
 
