@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from dashboard.auth.addresses import client_address
 from dashboard.registry.errors import RegistryError
 from dashboard.services.audit import audit_context
 from dashboard.services.errors import FORBIDDEN, ServiceError
@@ -99,5 +100,5 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with audit_context(actor=request.user, source_ip=request.META.get("REMOTE_ADDR")):
+        with audit_context(actor=request.user, source_ip=client_address(request)):
             return self.get_response(request)

@@ -212,6 +212,8 @@ NOTIFY_SECRET = env.str("BERTH_NOTIFY_SECRET", default="") or _secret_file("noti
 REGION = env.str("BERTH_REGION", default="local")
 # Processed registry events are kept this long (they are the raw input of the index).
 EVENT_RETENTION_DAYS = env.int("BERTH_EVENT_RETENTION_DAYS", default=7)
+# Reverse proxies (addresses or networks) whose X-Real-IP names the client (nginx in deploy/).
+TRUSTED_PROXIES = env.list("BERTH_TRUSTED_PROXIES", default=[])
 # Requests per minute from one client address (0: no limit), answered 429 above it.
 RATE_LIMIT_SIGN_IN = env.int("BERTH_RATE_LIMIT_SIGN_IN", default=60)
 RATE_LIMIT_TOKEN = env.int("BERTH_RATE_LIMIT_TOKEN", default=600)

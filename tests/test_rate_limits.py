@@ -118,3 +118,24 @@ def test_zero_turns_the_limits_off(client: Client, settings: Any, person: User) 
     for _ in range(12):
         assert client.get(REALM, HTTP_AUTHORIZATION=bad, REMOTE_ADDR=address).status_code == 401
     assert client.get(REALM, HTTP_AUTHORIZATION=_basic(person.username)).status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(client: Client, settings: Any) -> None:
+    settings.RATE_LIMIT_TOKEN = 1
+    settings.TRUSTED_PROXIES = ["172.16.0.0/12"]
+    proxy, one, two = "172.20.0.5", _address(), _address()
+    assert client.get(REALM, REMOTE_ADDR=proxy, HTTP_X_REAL_IP=one).status_code == 200
+    assert client.get(REALM, REMOTE_ADDR=proxy, HTTP_X_REAL_IP=two).status_code == 200
+    assert client.get(REALM, REMOTE_ADDR=proxy, HTTP_X_REAL_IP=one).status_code == 429
+    assert AuditEvent.objects.filter(source_ip=two, action="createRegistryToken").exists()
+
+
+def test_forwarded_address_from_an_untrusted_client_is_ignored(
+    client: Client, settings: Any
+) -> None:
+    settings.RATE_LIMIT_TOKEN = 1
+    settings.TRUSTED_PROXIES = ["172.16.0.0/12"]
+    address = _address()
+    assert client.get(REALM, REMOTE_ADDR=address, HTTP_X_REAL_IP=_address()).status_code == 200
+    assert client.get(REALM, REMOTE_ADDR=address, HTTP_X_REAL_IP=_address()).status_code == 429
+    assert set(AuditEvent.objects.values_list("source_ip", flat=True)) == {address}

@@ -11,6 +11,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.auth.addresses import client_address
 from dashboard.auth.ratelimit import (
     lockout_message,
     rate_limited,
@@ -57,7 +58,7 @@ class LimitedLoginView(LoginView):
     authentication_form = LimitedAuthenticationForm
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        address = request.META.get("REMOTE_ADDR") or "unknown"
+        address = client_address(request) or "unknown"
         if rate_limited(scope="sign-in", key=address, limit=settings.RATE_LIMIT_SIGN_IN):
             form = self.get_form()
             form.is_bound = False  # not validated: no password is checked

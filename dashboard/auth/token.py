@@ -18,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from dashboard.auth.addresses import client_address
 from dashboard.auth.ratelimit import (
     lockout_message,
     rate_limited,
@@ -91,7 +92,7 @@ def token(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "GET":
         return _error(404, "UNSUPPORTED", "Only GET is supported on this token realm.")
-    address = request.META.get("REMOTE_ADDR") or "unknown"
+    address = client_address(request) or "unknown"
     if rate_limited(scope="token", key=address, limit=settings.RATE_LIMIT_TOKEN):
         return _too_many("Too many token requests from your address; retry in a minute.")
     service = request.GET.get("service")

@@ -275,6 +275,10 @@ def audit_sign_in_failed(
 
 
 def _address(request: Any) -> str | None:
+    # The middleware's context already holds the address (behind a trusted proxy too).
+    context = _current.get()
+    if context is not None:
+        return context.source_ip
     return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
