@@ -24,7 +24,7 @@ from django.utils.cache import patch_vary_headers
 
 from dashboard.auth.addresses import client_address
 from dashboard.registry.errors import RegistryError
-from dashboard.services.audit import audit_context
+from dashboard.services.audit import FAILURE, audit_context, audit_record
 from dashboard.services.errors import FORBIDDEN, ServiceError
 from dashboard.views.common import add_toast, error_target
 
@@ -57,6 +57,8 @@ class ServiceErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RegistryError):
             exception = ServiceError.from_registry(exception, doing="complete the request")
+        if isinstance(exception, ServiceError) and request.method not in ("GET", "HEAD"):
+            audit_refusal(request, exception)
         if request.path.startswith(("/v2/", "/service/")):
             if not isinstance(exception, ServiceError):
                 return None
@@ -90,6 +92,22 @@ class ServiceErrorMiddleware:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def audit_refusal(request: HttpRequest, error: ServiceError) -> None:
+    """Trace a change the service refused or could not make (result `failure`), named after the
+    page's route, e.g. `organization-delete`; services trace only what succeeded."""
+    match = request.resolver_match
+    kwargs = match.kwargs if match is not None else {}
+    audit_record(
+        action=(match.url_name if match is not None else "") or "request",
+        resource_type="request",
+        resource_name="/".join(str(kwargs[k]) for k in ("org", "repo", "tag") if k in kwargs)
+        or request.path,
+        organization=str(kwargs.get("org", "")),
+        result=FAILURE,
+        detail={"code": error.code, "message": error.message, "status": error.status},
+    )
 
 
 class AuditContextMiddleware:

@@ -257,3 +257,19 @@ def test_user_push_is_traced_as_upload_manifest_and_berths_own_is_not(
         what="Berth's push indexed too",
     )
     assert not AuditEvent.objects.filter(action="uploadManifest", actor_name="berth").exists()
+
+
+def test_refused_change_on_a_page_is_traced_as_a_failure(
+    client: Client, owner: User, reader: User, make_org: Callable
+) -> None:
+    org = make_org(f"au{_uid()}", owner)
+    permissions.organization_grant(organization=org, actor=owner, user=reader, level=Level.READ)
+    client.force_login(reader)
+    response = client.post(f"/orgs/{org.name}/delete/", REMOTE_ADDR="192.0.2.44")
+    assert response.status_code == 403
+    refused = _one("organization-delete")
+    assert (refused.actor, refused.source_ip, refused.result) == (reader, "192.0.2.44", "failure")
+    assert (refused.organization, refused.resource_name) == (org.name, org.name)
+    assert refused.detail["status"] == 403 and refused.detail["code"].startswith("SVCSTG.SWR.")
+    assert Organization.objects.filter(pk=org.pk).exists()
+    assert not AuditEvent.objects.filter(action="deleteUserNamespace").exists()
