@@ -3,6 +3,7 @@ notifications point at the live Berth server, a real Celery worker, personas and
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,10 +94,11 @@ def registry(live_server, berth_tmp: Path) -> Iterator[RegistryProcess]:  # type
         PUBLIC_URL=live_server.url,
     )
     overrides.enable()
+    process.debug_port = free_port()
     process.write_config(
         render_registry_config(
             http_addr=process.host,
-            debug_addr=f"127.0.0.1:{free_port()}",
+            debug_addr=f"127.0.0.1:{process.debug_port}",
             storage_dir=str(berth_tmp / "registry" / "storage"),
             public_url=live_server.url,
         )
@@ -109,8 +111,34 @@ def registry(live_server, berth_tmp: Path) -> Iterator[RegistryProcess]:  # type
         overrides.disable()
 
 
+def _quiet(registry: RegistryProcess) -> bool:
+    """No notification in flight, none stored unprocessed, no indexer running."""
+    from django.core.cache import cache
+
+    from dashboard.models import RegistryEvent
+    from dashboard.services.index import INDEX_LOCK_KEY
+
+    return (
+        registry.pending_notifications() in (0, None)
+        and not RegistryEvent.objects.filter(processed_at__isnull=True).exists()
+        and cache.get(INDEX_LOCK_KEY) is None
+    )
+
+
 @pytest.fixture
-def running_registry(registry: RegistryProcess) -> RegistryProcess:
+def settled(transactional_db: None, registry: RegistryProcess) -> Iterator[None]:
+    """After the test, wait (briefly) until the registry's events are delivered and indexed.
+
+    The database is flushed next; on PostgreSQL a TRUNCATE racing a worker or receiver
+    transaction deadlocks. Never fails the test: after the timeout the flush just goes ahead.
+    """
+    yield
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: _quiet(registry), timeout=15, what="the registry's events to settle")
+
+
+@pytest.fixture
+def running_registry(registry: RegistryProcess, settled: None) -> RegistryProcess:
     """The session registry, restarted first if an earlier test left it stopped."""
     if not registry.running:
         registry.start()
@@ -129,7 +157,7 @@ def celery_worker_session(registry: RegistryProcess) -> Iterator[object]:
 
 
 @pytest.fixture
-def worker(celery_worker_session: object, transactional_db: None) -> object:
+def worker(celery_worker_session: object, transactional_db: None, settled: None) -> object:
     return celery_worker_session
 
 

@@ -93,6 +93,8 @@ class RegistryProcess:
         self.workdir = workdir
         self.port = port
         self.config_file = workdir / "config.yml"
+        #: The debug listener (`/debug/vars`), when the config enables one on this port.
+        self.debug_port: int | None = None
         self.log_file = workdir / "registry.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -121,6 +123,18 @@ class RegistryProcess:
         if self.process and self.process.poll() is not None:
             raise RuntimeError(f"docker-registry exited; see {self.log_file}")
         return requests.get(f"{self.url}/v2/", timeout=1).status_code == 401
+
+    def pending_notifications(self) -> int | None:
+        """Events the registry still holds for delivery (None when it cannot tell)."""
+        if self.debug_port is None or not self.running:
+            return None
+        try:
+            metrics = requests.get(
+                f"http://127.0.0.1:{self.debug_port}/debug/vars", timeout=1
+            ).json()["registry"]["notifications"]["endpoints"]
+            return sum(int(endpoint["Metrics"]["Pending"]) for endpoint in metrics)
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from dashboard.models import Organization, OrganizationPermission, Repository, RepositoryPermission
+
+#: Users (no team) before teams, the same on every database: NULL ordering differs by engine.
+_USERS_FIRST = F("team__name").asc(nulls_first=True)
 
 
 def grants_for_organization(*, organization: Organization) -> QuerySet[OrganizationPermission]:
@@ -19,7 +22,7 @@ def grants_for_organization(*, organization: Organization) -> QuerySet[Organizat
         OrganizationPermission.objects.filter(organization=organization)
         .exclude(user__is_superuser=True)
         .select_related("user", "team")
-        .order_by("team__name", "-level", "user__username")
+        .order_by(_USERS_FIRST, "-level", "user__username")
     )
 
 
@@ -30,7 +33,7 @@ def grants_for_repository(*, repository: Repository) -> QuerySet[RepositoryPermi
         RepositoryPermission.objects.filter(repository=repository)
         .exclude(user__is_superuser=True)
         .select_related("user", "team")
-        .order_by("team__name", "-level", "user__username")
+        .order_by(_USERS_FIRST, "-level", "user__username")
     )
 
 
