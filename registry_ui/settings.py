@@ -221,6 +221,9 @@ RATE_LIMIT_TOKEN = env.int("BERTH_RATE_LIMIT_TOKEN", default=600)
 # (page or token realm; 0 failures: never).
 LOCKOUT_FAILURES = env.int("BERTH_LOCKOUT_FAILURES", default=10)
 LOCKOUT_MINUTES = env.int("BERTH_LOCKOUT_MINUTES", default=15)
+# A successful token realm sign-in is remembered this long (0: off), so each scope docker asks
+# for does not run the slow password hash again; password changes and revocations apply at once.
+TOKEN_AUTH_CACHE_SECONDS = env.int("BERTH_TOKEN_AUTH_CACHE_SECONDS", default=300)
 # Audit traces are kept this long (a daily beat task prunes older ones).
 AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=90)
 ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)

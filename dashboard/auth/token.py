@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.auth.addresses import client_address
+from dashboard.auth.credential_cache import cached_user, remember_user
 from dashboard.auth.ratelimit import (
     lockout_message,
     rate_limited,
@@ -111,7 +112,12 @@ def token(request: HttpRequest) -> JsonResponse:
                 user=None, username=credentials[0], requested=[], granted=[], result=FAILURE
             )
             return _too_many(lockout_message())
-        authenticated = authenticate(request, username=credentials[0], password=credentials[1])
+        # A recent success with the same, still valid credential skips the slow password hash.
+        authenticated = cached_user(*credentials)
+        if authenticated is None:
+            authenticated = authenticate(request, username=credentials[0], password=credentials[1])
+            if authenticated is not None:
+                remember_user(*credentials, authenticated)
         if authenticated is None:
             audit_token_request(
                 user=None, username=credentials[0], requested=[], granted=[], result=FAILURE
