@@ -6,10 +6,12 @@ from dashboard.models.jobs import Job
 from dashboard.models.organizations import Organization
 from dashboard.models.people import TeamProfile
 from dashboard.models.repositories import Category, Manifest, Repository, Tag
+from dashboard.models.requests import AccessRequest
 from dashboard.models.sharing import Share
 
 __all__ = [
     "AccessKey",
+    "AccessRequest",
     "ApiToken",
     "AuditEvent",
     "Category",
