@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
+from dashboard.services.access_requests import pending_count_for_manager
 from dashboard.views.common import registry_is_plain_http
 
 
@@ -11,4 +13,16 @@ def berth(request: HttpRequest) -> dict[str, object]:
         "REGISTRY_HOST": settings.REGISTRY_HOST,
         "REGISTRY_INSECURE": registry_is_plain_http(),
         "REGION": settings.REGION,
+        "PENDING_DECISIONS": SimpleLazyObject(lambda: _pending_decisions(request)),
     }
+
+
+def _pending_decisions(request: HttpRequest) -> int:
+    """Access requests waiting for the user's decision: one query, only for a page that shows
+    the count, at most once per request."""
+    cached = getattr(request, "_berth_pending_decisions", None)
+    if cached is None:
+        user = request.user
+        cached = pending_count_for_manager(user=user) if user.is_authenticated else 0
+        request._berth_pending_decisions = cached  # type: ignore[attr-defined]
+    return cached

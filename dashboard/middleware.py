@@ -73,7 +73,13 @@ class ServiceErrorMiddleware:
                 exception = ServiceError(FORBIDDEN, "You do not have permission for this.", 403)
         if not isinstance(exception, ServiceError):
             return None
-        context = {"code": exception.code, "message": exception.message}
+        context = {
+            "code": exception.code,
+            "message": exception.message,
+            # Set by the access helpers on a 403 for a target the user can see.
+            "access_target": getattr(exception, "access_target", ""),
+            "access_level": getattr(exception, "access_level", 0),
+        }
         if not _is_htmx(request):
             return render(request, "dashboard/error.html", context, status=exception.status)
         response = HttpResponse(

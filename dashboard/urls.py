@@ -3,6 +3,7 @@ from what follows: no segment of a valid repository name is `-`."""
 
 from django.urls import path, register_converter
 
+from dashboard.views import access_requests as request_views
 from dashboard.views import account, audit, jobs, organizations, pages, repositories, tags
 from dashboard.views import help as help_views
 from dashboard.views import permissions as permission_views
@@ -127,6 +128,23 @@ urlpatterns = [
     path("help/push/", help_views.push_help, name="push-help"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
     path("audit/", audit.audit_list, name="audit-list"),
+    path("requests/", request_views.access_request_list, name="access-requests"),
+    path("requests/new/", request_views.access_request_new, name="access-request-new"),
+    path(
+        "requests/<int:pk>/approve/",
+        request_views.access_request_approve_view,
+        name="access-request-approve",
+    ),
+    path(
+        "requests/<int:pk>/deny/",
+        request_views.access_request_deny_view,
+        name="access-request-deny",
+    ),
+    path(
+        "requests/<int:pk>/cancel/",
+        request_views.access_request_cancel_view,
+        name="access-request-cancel",
+    ),
     path("account/", account.account, name="account"),
     path("account/login-commands/", account.login_commands, name="account-login-commands"),
     path(

@@ -58,11 +58,12 @@ def get_organization_for_user(
     ):
         raise Http404("No such organization.")
     if level < need:
-        raise ServiceError(
+        error = ServiceError(
             FORBIDDEN_ORG,
             f"You need {Level(need).label} permission on organization {organization.name}.",
             403,
         )
+        raise _with_access_target(error, organization.name, level)
     return organization, level
 
 
@@ -87,12 +88,20 @@ def get_repository_for_user(
     if level < Level.READ:
         raise Http404("No such repository.")
     if level < need:
-        raise ServiceError(
+        error = ServiceError(
             FORBIDDEN_IMAGE,
             f"You need {Level(need).label} permission on {repository.full_name} for this.",
             403,
         )
+        raise _with_access_target(error, repository.full_name, level)
     return repository, level
+
+
+def _with_access_target(error: ServiceError, target: str, level: int) -> ServiceError:
+    # The 403 page offers "Request access" on a target the user can see (middleware, error.html).
+    error.access_target = target  # type: ignore[attr-defined]
+    error.access_level = level  # type: ignore[attr-defined]
+    return error
 
 
 def repository_url(repository: Repository) -> str:
