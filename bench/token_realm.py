@@ -31,11 +31,6 @@ def main() -> None:
     parser.add_argument("--uncached-requests", type=int, default=20, help="per persona, cache off")
     args = parser.parse_args()
     os.environ["BERTH_RATE_LIMIT_TOKEN"] = "0"  # one address asks thousands of times a minute
-    # The harness's server writes headers and body separately; with Nagle's algorithm on, each
-    # small answer then waits ~40 ms for the client's delayed ACK, which would swamp the realm.
-    from django.core.servers.basehttp import WSGIRequestHandler
-
-    WSGIRequestHandler.disable_nagle_algorithm = True
     env = start("token")
     try:
         run(env, args.requests, args.uncached_requests)
