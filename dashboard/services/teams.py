@@ -101,53 +101,40 @@ def team_delete(*, team: Group, actor: AnyUser) -> None:
     audit_record(action="deleteTeam", resource_type="team", resource_name=team.name, actor=actor)
 
 
-def team_member_add(*, team: Group, user: User, actor: AnyUser) -> None:
-    """Make `user` a member (nothing changes when they are one). Raises ServiceError 4039002."""
-    _require_manager(team, actor)
-    user.groups.add(team)
+def _audit_person(action: str, *, team: Group, user: User, actor: AnyUser) -> None:
+    """The trace of a membership change: who changed which user on which team."""
     audit_record(
-        action="addTeamMember",
+        action=action,
         resource_type="team",
         resource_name=team.name,
         actor=actor,
         detail={"user": user.get_username()},
     )
+
+
+def team_member_add(*, team: Group, user: User, actor: AnyUser) -> None:
+    """Make `user` a member (nothing changes when they are one). Raises ServiceError 4039002."""
+    _require_manager(team, actor)
+    user.groups.add(team)
+    _audit_person("addTeamMember", team=team, user=user, actor=actor)
 
 
 def team_member_remove(*, team: Group, user: User, actor: AnyUser) -> None:
     """Remove `user` from the members (nothing changes when they are not one). Raises 4039002."""
     _require_manager(team, actor)
     user.groups.remove(team)
-    audit_record(
-        action="removeTeamMember",
-        resource_type="team",
-        resource_name=team.name,
-        actor=actor,
-        detail={"user": user.get_username()},
-    )
+    _audit_person("removeTeamMember", team=team, user=user, actor=actor)
 
 
 def team_manager_add(*, team: Group, user: User, actor: AnyUser) -> None:
     """Make `user` a manager of the team. Raises ServiceError 4039002 (403)."""
     _require_manager(team, actor)
     _profile(team).managers.add(user)
-    audit_record(
-        action="addTeamManager",
-        resource_type="team",
-        resource_name=team.name,
-        actor=actor,
-        detail={"user": user.get_username()},
-    )
+    _audit_person("addTeamManager", team=team, user=user, actor=actor)
 
 
 def team_manager_remove(*, team: Group, user: User, actor: AnyUser) -> None:
     """Remove `user` from the team's managers. Raises ServiceError 4039002 (403)."""
     _require_manager(team, actor)
     _profile(team).managers.remove(user)
-    audit_record(
-        action="removeTeamManager",
-        resource_type="team",
-        resource_name=team.name,
-        actor=actor,
-        detail={"user": user.get_username()},
-    )
+    _audit_person("removeTeamManager", team=team, user=user, actor=actor)
