@@ -12,11 +12,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone, so code changes reuse this layer.
+# python-ldap (LDAP sign-in) builds from source: the compiler and -dev packages are removed
+# again afterwards, the libraries it links against stay.
 COPY pyproject.toml ./
 COPY deploy/requirements.py deploy/
-RUN python deploy/requirements.py > /tmp/requirements.txt \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        gcc libc6-dev libldap2-dev libsasl2-dev libldap-2.5-0 libsasl2-2 \
+    && python deploy/requirements.py > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+    && apt-get purge -y --auto-remove gcc libc6-dev libldap2-dev libsasl2-dev \
+    && rm -rf /var/lib/apt/lists/* /tmp/requirements.txt
 
 # /data holds keys, generated secrets and the beat schedule; /etc/distribution is where the
 # registry-config step writes the registry's config for the registry container.

@@ -11,8 +11,10 @@ BIN := $(VENV)/bin
 # Extra arguments for pytest, e.g. `make pytest PYTEST_ARGS='-m "not browser" -x'`.
 PYTEST_ARGS ?=
 
-RUN_PACKAGES := docker-registry redis-server
-TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium docker-compose
+# gcc, the headers and libldap2-dev libsasl2-dev build python-ldap (django-auth-ldap's C part).
+RUN_PACKAGES := docker-registry redis-server gcc libc6-dev python3-dev libldap2-dev libsasl2-dev
+# slapd and ldap-utils: the LDAP sign-in tests start their own slapd.
+TEST_PACKAGES := $(RUN_PACKAGES) skopeo chromium docker-compose slapd ldap-utils
 
 .PHONY: help run test lint fmt typecheck pytest debian-run debian-test clean
 

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from dashboard.auth.signin_settings import ldap_settings, oidc_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -122,6 +124,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in through LDAP and OpenID Connect (both off unless configured) --------------------
+# dashboard/auth/signin_settings.py turns BERTH_LDAP_* and BERTH_OIDC_* into the AUTH_LDAP_*
+# settings of django-auth-ldap and the OIDC_* settings of mozilla-django-oidc.
+_sign_in = {**ldap_settings(env), **oidc_settings(env)}
+globals().update(_sign_in)
+LDAP_ENABLED: bool = _sign_in["LDAP_ENABLED"]
+LDAP_MIRROR_GROUPS: bool = _sign_in["LDAP_MIRROR_GROUPS"]
+OIDC_ENABLED: bool = _sign_in["OIDC_ENABLED"]
+OIDC_PROVIDER_NAME: str = _sign_in["OIDC_PROVIDER_NAME"]
+OIDC_GROUPS_CLAIM: str = _sign_in["OIDC_GROUPS_CLAIM"]
+# Last: a valid login secret or access key (`<region>@<id>`) never costs a directory search.
+if LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.append("dashboard.auth.ldap.BerthLDAPBackend")
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("dashboard.auth.oidc.BerthOIDCBackend")
+# --- end of sign-in through LDAP and OpenID Connect ------------------------------------------
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -178,7 +197,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.index_pending_events",
         "schedule": 60.0,
     },
+    "reap-stale-jobs": {
+        "task": "dashboard.tasks.reap_stale_jobs",
+        "schedule": 60.0,
+    },
 }
+# A running job whose worker has not reported progress for this long is considered dead
+# (marked errored by beat; a redelivered task may claim it again).
+JOB_STALE_SECONDS = env.int("BERTH_JOB_STALE_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- The registry ---------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Sign-in through OpenID Connect; its views (dashboard.auth.oidc) answer 404 when it is off.
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("dashboard.auth.urls")),
     path("", include("dashboard.urls")),
 ]

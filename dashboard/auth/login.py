@@ -57,6 +57,12 @@ class LimitedLoginView(LoginView):
 
     authentication_form = LimitedAuthenticationForm
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # The "Sign in with ..." button (dashboard/auth/oidc.py), when OIDC is configured.
+        context["oidc_provider"] = settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else ""
+        return context
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         address = client_address(request) or "unknown"
         if rate_limited(scope="sign-in", key=address, limit=settings.RATE_LIMIT_SIGN_IN):

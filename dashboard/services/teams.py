@@ -3,12 +3,15 @@
 Superusers create and delete teams; superusers and a team's managers add and remove its members
 and managers. A team's grants (dashboard/services/permissions.py) apply to all its members.
 Team names are 1 to 64 characters: lowercase letters, digits, `.`, `_` and `-`, starting with a
-letter or digit (SWR's 4000014 otherwise).
+letter or digit (SWR's 4000014 otherwise). Sign-in through LDAP or OIDC may also create teams
+and change memberships, mirroring the directory's groups (`team_memberships_mirror`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group
@@ -21,6 +24,8 @@ from dashboard.services.errors import FORBIDDEN, INVALID_PARAMETERS, ServiceErro
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 TEAM_NAME_MAX = 64
 TEAM_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -138,3 +143,45 @@ def team_manager_remove(*, team: Group, user: User, actor: AnyUser) -> None:
     _require_manager(team, actor)
     _profile(team).managers.remove(user)
     _audit_person("removeTeamManager", team=team, user=user, actor=actor)
+
+
+def team_memberships_mirror(
+    *, user: User, teams: Collection[str], leave: Collection[str] | None, source: str
+) -> None:
+    """Mirror a directory's groups (LDAP groups, an OIDC groups claim) onto `user`'s teams.
+
+    The user joins each team named in `teams`, created when missing (with a profile and no
+    managers, so it is listed like any team), and leaves each team named in `leave`, or every
+    other team when `leave` is None (the directory then decides all of the user's teams). Names
+    that are not valid team names are skipped. Changes are traced with `source` as the actor.
+    """
+    wanted = {name for name in teams if team_name_error(name) is None}
+    if skipped := sorted(set(teams) - wanted):
+        logger.warning("%s groups of %s are not valid team names: %s", source, user, skipped)
+    with transaction.atomic():
+        current = {team.name: team for team in user.groups.all()}
+        for name in sorted(wanted - current.keys()):
+            team, created = Group.objects.get_or_create(name=name)
+            _profile(team)
+            if created:
+                audit_record(
+                    action="createTeam", resource_type="team", resource_name=name, actor_name=source
+                )
+            user.groups.add(team)
+            audit_record(
+                action="addTeamMember",
+                resource_type="team",
+                resource_name=name,
+                actor_name=source,
+                detail={"user": user.get_username()},
+            )
+        gone = current.keys() - wanted if leave is None else (current.keys() & set(leave)) - wanted
+        for name in sorted(gone):
+            user.groups.remove(current[name])
+            audit_record(
+                action="removeTeamMember",
+                resource_type="team",
+                resource_name=name,
+                actor_name=source,
+                detail={"user": user.get_username()},
+            )

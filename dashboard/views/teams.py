@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.auth.ldap import ldap_user_populate
 from dashboard.forms import TeamCreateForm, TeamUserForm
 from dashboard.models import TeamProfile
 from dashboard.services.errors import ServiceError
@@ -104,8 +105,11 @@ def team_detail(request: HtmxHttpRequest, team: str) -> HttpResponse:
     )
 
 
-def _user(username: str) -> Any:
+def _user(username: str, *, from_directory: bool) -> Any:
     user = get_user_model().objects.filter(username=username).first()
+    if user is None and from_directory:
+        # Someone in the LDAP directory who has never signed in: their user is created now.
+        user = ldap_user_populate(username)
     if user is None:
         raise ServiceError(INVALID_USERNAME, f"There is no user {username!r}.", 400)
     return user
@@ -114,9 +118,10 @@ def _user(username: str) -> Any:
 def _change(request: HtmxHttpRequest, team: str, role: str, remove: bool) -> HttpResponse:
     if role not in ROLES:
         raise Http404("No such list.")
-    group, _can_manage = get_team_for_user(request, team)
+    group, can_manage = get_team_for_user(request, team)
     form = TeamUserForm(request.POST)
-    user = _user(form.cleaned_data["username"] if form.is_valid() else "")
+    username = form.cleaned_data["username"] if form.is_valid() else ""
+    user = _user(username, from_directory=can_manage and not remove)
     ROLES[role][remove](team=group, user=user, actor=request.user)
     noun = "member" if role == "members" else "manager"
     verb = "is no longer" if remove else "is now"
