@@ -14,6 +14,7 @@ from dashboard.registry.errors import RegistryError
 from dashboard.services.audit import audit_prune
 from dashboard.services.errors import PREFIX, REGISTRY_UNAVAILABLE, ServiceError
 from dashboard.services.index import events_index_drain, events_prune
+from dashboard.services.jobs import jobs_reap_stale
 from dashboard.services.reconcile import reconcile_run, reconcile_schedule
 
 logger = logging.getLogger(__name__)
@@ -70,3 +71,9 @@ def prune_events() -> int:
 def prune_audit() -> int:
     """Drop audit traces past the retention period (beat, daily)."""
     return audit_prune(older_than=dt.timedelta(days=settings.AUDIT_RETENTION_DAYS))
+
+
+@shared_task(name="dashboard.tasks.reap_stale_jobs")
+def reap_stale_jobs() -> int:
+    """Mark running jobs whose worker died as errored (beat, every minute)."""
+    return jobs_reap_stale()

@@ -7,7 +7,10 @@ from dashboard.models.organizations import Organization
 from dashboard.models.people import TeamProfile
 from dashboard.models.repositories import Category, Manifest, Repository, Tag
 from dashboard.models.requests import AccessRequest
+from dashboard.models.retention import RetentionLog, RetentionPolicy
 from dashboard.models.sharing import Share
+from dashboard.models.sync import RemoteRegistry, SyncJob, SyncRule
+from dashboard.models.triggers import Trigger, TriggerDelivery
 
 __all__ = [
     "AccessKey",
@@ -22,9 +25,16 @@ __all__ = [
     "Organization",
     "OrganizationPermission",
     "RegistryEvent",
+    "RemoteRegistry",
     "Repository",
     "RepositoryPermission",
+    "RetentionLog",
+    "RetentionPolicy",
     "Share",
+    "SyncJob",
+    "SyncRule",
     "Tag",
     "TeamProfile",
+    "Trigger",
+    "TriggerDelivery",
 ]
