@@ -71,7 +71,7 @@ def test_a_job_that_returns_succeeds_with_its_progress_complete(job: Job) -> Non
 
 def test_a_finished_job_is_never_claimed_again(job: Job) -> None:
     job_run(job.pk, lambda running: None, task=Sent())
-    ran = []
+    ran: list[Job] = []
     assert job_run(job.pk, ran.append, task=Sent()) is None
     assert ran == []
 
