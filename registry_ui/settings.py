@@ -179,6 +179,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_TIME_LIMIT = 3600
+# Long jobs (sync, retention) have a queue of their own, so that a big copy never holds up
+# indexing or webhook deliveries on the default queue ("celery").
+CELERY_TASK_ROUTES = {
+    "dashboard.tasks.sync_job": {"queue": "jobs"},
+    "dashboard.tasks.retention_job": {"queue": "jobs"},
+}
 CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -205,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
 # A running job whose worker has not reported progress for this long is considered dead
 # (marked errored by beat; a redelivered task may claim it again).
 JOB_STALE_SECONDS = env.int("BERTH_JOB_STALE_SECONDS", default=600)
+# A job failing on something that may pass (a registry outage, a webhook's 5xx) is tried this
+# many times in all, waiting BERTH_JOB_RETRY_SECONDS x 2^attempt (with jitter, at most 120 s).
+JOB_MAX_ATTEMPTS = env.int("BERTH_JOB_MAX_ATTEMPTS", default=5)
+JOB_RETRY_SECONDS = env.float("BERTH_JOB_RETRY_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- The registry ---------------------------------------------------------------------------

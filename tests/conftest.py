@@ -151,7 +151,12 @@ def celery_worker_session(registry: RegistryProcess) -> Iterator[object]:
     from celery.contrib.testing.worker import start_worker
 
     with start_worker(
-        celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=15
+        celery_app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        shutdown_timeout=15,
+        queues=["celery", "jobs"],
     ) as worker:
         yield worker
 

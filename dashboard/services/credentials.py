@@ -7,16 +7,12 @@ it). No function here logs a secret.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
 import secrets
 import string
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
@@ -25,6 +21,7 @@ from django.utils import timezone
 from dashboard.models import AccessKey, ApiToken, LoginSecret
 from dashboard.services.audit import audit_record
 from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
+from dashboard.services.sealed import InvalidToken, seal, unseal
 
 LOGIN_SECRET_MIN = dt.timedelta(minutes=15)
 LOGIN_SECRET_MAX = dt.timedelta(hours=24)
@@ -132,12 +129,8 @@ def login_secret_authenticate(key_id: str, password: str) -> User | None:
 # -- access keys -------------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    """Fernet keyed by a key derived from SECRET_KEY (HKDF, so it is not SECRET_KEY itself)."""
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"berth access key secrets"
-    ).derive(settings.SECRET_KEY.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+# The HKDF label keeps access keys made before the shared helper readable.
+_SK_PURPOSE = "berth access key secrets"
 
 
 def long_term_password(access_key: str, secret_key: str) -> str:
@@ -160,7 +153,7 @@ def access_key_create(*, user: User, description: str = "") -> tuple[AccessKey, 
     key = AccessKey.objects.create(
         user=user,
         access_key=access_key,
-        secret_encrypted=_fernet().encrypt(secret_key.encode()).decode(),
+        secret_encrypted=seal(secret_key, purpose=_SK_PURPOSE),
         description=description,
     )
     audit_record(
@@ -173,7 +166,7 @@ def access_key_secret(*, key: AccessKey) -> str:
     """The key's SK, decrypted. Raises ServiceError 4000014 when it cannot be decrypted (the
     SECRET_KEY changed since the key was made)."""
     try:
-        return _fernet().decrypt(key.secret_encrypted.encode()).decode()
+        return unseal(key.secret_encrypted, purpose=_SK_PURPOSE)
     except InvalidToken as exc:
         raise ServiceError(
             INVALID_PARAMETERS, "This access key can no longer be read; create a new one.", 400

@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 INTERNAL = "INTERNAL"
 TIMED_OUT = PREFIX + "5000001"
-MAX_ATTEMPTS = 5
-BACKOFF_BASE = 2.0
 BACKOFF_CAP = 120.0
 
 
@@ -172,9 +170,10 @@ def job_finish(
         setattr(job, name, value)
 
 
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    return random.uniform(0.5, 1.0) * min(BACKOFF_CAP, BACKOFF_BASE**attempt)
+def job_backoff(attempt: int) -> float:
+    """Seconds before attempt `attempt + 1`: exponential (BERTH_JOB_RETRY_SECONDS x 2^attempt),
+    capped, with jitter so that jobs failing together do not come back together."""
+    return random.uniform(0.5, 1.0) * min(BACKOFF_CAP, settings.JOB_RETRY_SECONDS * 2**attempt)
 
 
 def job_run(
@@ -182,14 +181,16 @@ def job_run(
     body: Callable[[Job], Any],
     *,
     task: Any,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int | None = None,
 ) -> Job | None:
     """Claim Job `job_id`, run `body(job)` and record how it ended (see the module docstring).
 
     `body` may finish the job itself with `job_finish`; otherwise success is recorded when it
-    returns. `task` is the Celery task to re-send on a transient failure. Returns the job, or
-    None when it could not be claimed.
+    returns. `task` is the Celery task to re-send on a transient failure; `max_attempts`
+    defaults to BERTH_JOB_MAX_ATTEMPTS. Returns the job, or None when it could not be claimed.
     """
+    if max_attempts is None:
+        max_attempts = settings.JOB_MAX_ATTEMPTS
     job = job_claim(job_id=job_id)
     if job is None:
         return None
@@ -203,7 +204,7 @@ def job_run(
         retryable = isinstance(exc, Transient) or bool(getattr(exc, "retryable", False))
         code = getattr(exc, "code", "") or PREFIX + REGISTRY_UNAVAILABLE
         if retryable and job.attempts < max_attempts:
-            delay = _backoff(job.attempts)
+            delay = job_backoff(job.attempts)
             Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
                 status=Job.Status.PENDING,
                 message=f"Attempt {job.attempts} failed; retrying in {delay:.0f} s: {exc}"[:500],
