@@ -32,14 +32,18 @@ from dashboard.models import (
 )
 from dashboard.services.access import AnyUser, organization_level, repository_level
 from dashboard.services.audit import audit_grant
-from dashboard.services.errors import FORBIDDEN, INVALID_PARAMETERS, ServiceError
+from dashboard.services.errors import (
+    FORBIDDEN,
+    INVALID_PARAMETERS,
+    INVALID_USERNAME,
+    ServiceError,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 INVALID_ORG_PERMISSION = "4001065"
 INVALID_PERMISSION = "4001066"
-INVALID_USERNAME = "4001067"
 ORG_PERMISSION_EXISTS = "4090076"
 PERMISSION_EXISTS = "4090089"
 ORG_PERMISSION_NOT_FOUND = "4040078"

@@ -31,9 +31,8 @@ from dashboard.selectors.permissions import (
     grants_for_repository,
     principal_choices,
 )
-from dashboard.services.errors import INVALID_PARAMETERS, ServiceError
+from dashboard.services.errors import INVALID_PARAMETERS, INVALID_USERNAME, ServiceError
 from dashboard.services.permissions import (
-    INVALID_USERNAME,
     ORG_PERMISSION_NOT_FOUND,
     PERMISSION_NOT_FOUND,
     organization_grant,

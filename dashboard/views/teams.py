@@ -18,8 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.auth.ldap import ldap_user_populate
 from dashboard.forms import TeamCreateForm, TeamUserForm
 from dashboard.models import TeamProfile
-from dashboard.services.errors import ServiceError
-from dashboard.services.permissions import INVALID_USERNAME
+from dashboard.services.errors import INVALID_USERNAME, ServiceError
 from dashboard.services.teams import (
     team_can_manage,
     team_create,
