@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -7,8 +9,10 @@ class Trigger(models.Model):
     """SWR's trigger with an HTTP webhook as its action: fires when a matching new tag arrives.
 
     `trigger_type` `all` (condition `.*`), `tag` (a `;`-separated list of exact tags) or
-    `regular` (a regular expression). The secret signs each delivery (HMAC-SHA256); it is kept
-    encrypted because it must be recovered to sign.
+    `regular` (a regular expression the whole tag must match). The secret signs each delivery
+    (HMAC-SHA256); it is kept sealed because it must be recovered to sign. `headers` maps each
+    extra header's name to its sealed value: the values often carry credentials, so only the
+    names are ever shown. The service (dashboard/services/triggers.py) validates all of it.
     """
 
     class Type(models.TextChoices):
@@ -50,6 +54,40 @@ class Trigger(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def enable(self) -> str:
+        """SWR's `enable`: the string "true" or "false"."""
+        return "true" if self.enabled else "false"
+
+    @property
+    def header_names(self) -> list[str]:
+        return sorted(self.headers, key=str.lower)
+
+    @property
+    def condition_tags(self) -> list[str]:
+        """The exact tags of a `tag` trigger (empty for the other types)."""
+        if self.trigger_type != self.Type.TAG:
+            return []
+        return [name for name in (part.strip() for part in self.condition.split(";")) if name]
+
+    def matches(self, tag: str) -> bool:
+        """Whether a new tag `tag` fires this trigger (enabled or not).
+
+        `all` matches every tag; `tag` exactly one of the listed names (case-sensitive, as
+        tags are); `regular` when the expression matches anywhere in the tag (`re.search`, as
+        Go's `regexp.MatchString` does; `^` and `$` anchor it), like retention's exceptions.
+        """
+        if self.trigger_type == self.Type.ALL:
+            return True
+        if self.trigger_type == self.Type.TAG:
+            return tag in self.condition_tags
+        if self.trigger_type == self.Type.REGULAR:
+            try:
+                return re.search(self.condition, tag) is not None
+            except re.error:
+                return False  # only a row written around the service can hold a bad pattern
+        return False
+
 
 class TriggerDelivery(models.Model):
     """One webhook delivery of a trigger, with every attempt's outcome kept (SWR's history)."""
@@ -60,7 +98,13 @@ class TriggerDelivery(models.Model):
         SUCCESS = "success", "Success"
         FAILED = "failed", "Failed"
 
+    FINISHED = frozenset({Status.SUCCESS, Status.FAILED})
+
     trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="deliveries")
+    # The job that sends it (kind `trigger_delivery`): its retries, cancelling, who asked.
+    job = models.ForeignKey(
+        "dashboard.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     event = models.CharField(max_length=20, default="push")  # push | test
     # Deduplicates at-least-once notifications: one delivery per trigger and push.
     event_key = models.CharField(max_length=200, blank=True)
@@ -72,8 +116,10 @@ class TriggerDelivery(models.Model):
     status_code = models.PositiveIntegerField(null=True, blank=True)
     response_excerpt = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The last attempt's failure: `WEBHOOK.HTTP_<status>`, `WEBHOOK.TIMEOUT`, ...
+    error_code = models.CharField(max_length=60, blank=True)
     error = models.TextField(blank=True)
-    # [{"at", "status_code", "duration_ms", "error"}], one entry per attempt.
+    # [{"attempt", "at", "status_code", "duration_ms", "error_code", "error"}], one per attempt.
     attempt_log = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -92,3 +138,23 @@ class TriggerDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger_id} {self.event} {self.tag} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def stalled(self) -> bool:
+        """Unfinished although its job ended (cancelled, or stopped on a bug): nothing will
+        send it any more."""
+        return not self.is_finished and self.job is not None and self.job.is_finished
+
+    @property
+    def waiting(self) -> bool:
+        """Still to be sent, or being sent."""
+        return not self.is_finished and not self.stalled
+
+    @property
+    def result(self) -> str:
+        """SWR's history `result`: "success" or "failed" once finished, else ""."""
+        return self.status if self.is_finished else ""
