@@ -123,6 +123,7 @@ class RegistryClient:
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
         data: bytes | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         hdrs = dict(headers or {})
@@ -133,7 +134,13 @@ class RegistryClient:
         while True:
             try:
                 response = self.session.request(
-                    method, url, headers=hdrs, data=data, timeout=self.timeout, allow_redirects=True
+                    method,
+                    url,
+                    headers=hdrs,
+                    data=data,
+                    timeout=self.timeout,
+                    allow_redirects=True,
+                    stream=stream,
                 )
             except requests.Timeout as exc:
                 failure: errors.RegistryError = errors.RegistryTimeout(
@@ -241,6 +248,16 @@ class RegistryClient:
         if sha256_digest(response.content) != digest:
             raise errors.RegistryProtocolError(f"The blob {digest} arrived damaged.")
         return response.content
+
+    def open_blob(self, repository: str, digest: str) -> requests.Response:
+        """GET /v2/<name>/blobs/<digest> (end-2), streamed: the caller reads the body in pieces
+        (`iter_content`), checks its digest and closes it."""
+        return self._request(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=[repository_scope(repository, "pull")],
+            stream=True,
+        )
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """HEAD /v2/<name>/blobs/<digest> (end-2)."""
