@@ -65,33 +65,39 @@ def _placeholder_manifest(config_digest: str) -> bytes:
     ).encode()
 
 
-class _TagRemover:
+class TagRemover:
     """Removes single tags from one repository in the registry, never touching their siblings."""
+
+    REMOVED, GONE, MOVED = "removed", "gone", "moved"
 
     def __init__(self, client: RegistryClient, path: str) -> None:
         self.client = client
         self.path = path
         self._config_digest: str | None = None
 
-    def remove(self, name: str, *, expected_digest: str) -> None:
-        """Remove tag `name`; a tag the registry no longer has counts as removed.
+    def remove(self, name: str, *, expected_digest: str, only_if_unchanged: bool = False) -> str:
+        """Remove tag `name`. Returns GONE when the registry no longer has it, MOVED (and removes
+        nothing) when `only_if_unchanged` and the tag now points elsewhere, else REMOVED.
 
         Raises RegistryError (DELETE and PUT are never retried: neither is idempotent).
         """
         try:
             current = self.client.head_manifest(self.path, name).digest
         except RegistryNotFound:
-            return
+            return self.GONE
         if current != expected_digest:
+            if only_if_unchanged:
+                return self.MOVED
             # Re-pushed since the index saw it; the user asked for the tag, which goes either
             # way, and the manifest it now points at stays in the registry.
             logger.info("tag %s:%s moved to %s before deletion", self.path, name, current)
         if _delete_by_tag.get(self.client.base_url, True) and self._delete_by_name(name):
-            return
+            return self.REMOVED
         digest = self.client.put_manifest(
             self.path, name, _placeholder_manifest(self._empty_config()), OCI_MANIFEST
         )
         self.client.delete_manifest(self.path, digest)
+        return self.REMOVED
 
     def _delete_by_name(self, name: str) -> bool:
         """Try DELETE by tag (distribution 3.x). False when this registry cannot (2.8)."""
@@ -141,7 +147,7 @@ def tags_delete(*, repository: Repository, names: list[str], actor: AnyUser) -> 
             f"{repository.full_name} has no tag {', '.join(unknown)}.",
             404,
         )
-    remover = _TagRemover(get_client(), repository.full_name)
+    remover = TagRemover(get_client(), repository.full_name)
     removed: list[str] = []
     for name in wanted:
         try:

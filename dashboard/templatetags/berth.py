@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from dashboard.models import Level, Tag
+from dashboard.services.retention import retention_rule_describe
 
 register = template.Library()
 
@@ -25,6 +26,12 @@ def short_digest(digest: str, length: int = 12) -> str:
     """`sha256:0123456789abcdef…` → `0123456789ab`, as registry UIs show digests."""
     _algorithm, _, hex_part = (digest or "").partition(":")
     return (hex_part or digest or "")[:length]
+
+
+@register.filter
+def retention_rule(rule_type: str) -> str:
+    """A retention log's rule (SWR's JSON string) in words."""
+    return retention_rule_describe(rule_type)
 
 
 @register.filter

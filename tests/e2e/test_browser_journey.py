@@ -9,10 +9,8 @@ test's temporary directory, or to docs/screenshots/ for the README when BERTH_SC
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -25,20 +23,7 @@ from tests.servers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.registry]
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]
-
-
-@pytest.fixture
-def shot(tmp_path: Path) -> Callable[[Page, str], None]:
-    folder = DOCS_SCREENSHOTS if os.environ.get("BERTH_SCREENSHOTS") == "1" else tmp_path
-
-    def take(page: Page, name: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-        assert (folder / f"{name}.png").stat().st_size > 0
-
-    return take
 
 
 def nav(page: Page, name: str) -> None:
