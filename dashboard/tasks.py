@@ -14,8 +14,11 @@ from dashboard.registry.errors import RegistryError
 from dashboard.services.audit import audit_prune
 from dashboard.services.errors import PREFIX, REGISTRY_UNAVAILABLE, ServiceError
 from dashboard.services.index import events_index_drain, events_prune
-from dashboard.services.jobs import jobs_reap_stale
+from dashboard.services.jobs import job_run, jobs_reap_stale
 from dashboard.services.reconcile import reconcile_run, reconcile_schedule
+from dashboard.services.retention import retention_execute, retention_schedule_due
+from dashboard.services.sync import sync_execute
+from dashboard.services.triggers import trigger_delivery_execute
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +80,27 @@ def prune_audit() -> int:
 def reap_stale_jobs() -> int:
     """Mark running jobs whose worker died as errored (beat, every minute)."""
     return jobs_reap_stale()
+
+
+@shared_task(name="dashboard.tasks.retention_job")
+def retention_job(job_id: int) -> None:
+    """Run retention Job `job_id`: plan, then delete exactly the planned tags."""
+    job_run(job_id, lambda job: retention_execute(job=job), task=retention_job)
+
+
+@shared_task(name="dashboard.tasks.retention_scheduled")
+def retention_scheduled() -> int:
+    """Queue a run for every retention policy whose interval has passed (beat)."""
+    return retention_schedule_due()
+
+
+@shared_task(name="dashboard.tasks.sync_job")
+def sync_job(job_id: int) -> None:
+    """Run sync Job `job_id`: copy its tags to their targets, one SyncJob record per tag."""
+    job_run(job_id, lambda job: sync_execute(job=job), task=sync_job)
+
+
+@shared_task(name="dashboard.tasks.trigger_delivery_job")
+def trigger_delivery_job(job_id: int) -> None:
+    """Send the webhook delivery of trigger delivery Job `job_id` (retried with backoff)."""
+    job_run(job_id, lambda job: trigger_delivery_execute(job=job), task=trigger_delivery_job)

@@ -4,11 +4,24 @@ from what follows: no segment of a valid repository name is `-`."""
 from django.urls import path, register_converter
 
 from dashboard.views import access_requests as request_views
-from dashboard.views import account, audit, jobs, organizations, pages, repositories, tags
+from dashboard.views import (
+    account,
+    audit,
+    jobs,
+    organizations,
+    pages,
+    repositories,
+    retention,
+    tags,
+)
 from dashboard.views import help as help_views
 from dashboard.views import permissions as permission_views
+from dashboard.views import registries as registry_views
 from dashboard.views import sharing as sharing_views
+from dashboard.views import sync as sync_views
 from dashboard.views import teams as team_views
+from dashboard.views import triggers as trigger_views
+from dashboard.views import users as user_views
 
 
 class OrganizationNameConverter:
@@ -34,7 +47,9 @@ class DigestConverter(OrganizationNameConverter):
 
 
 class TeamNameConverter(OrganizationNameConverter):
-    regex = r"[a-z0-9][a-z0-9._-]{0,63}"
+    # Wider than the names Berth creates: a group made in /admin/ may hold spaces or capitals,
+    # and its links must still resolve.
+    regex = r"[^/]{1,150}"
 
 
 register_converter(OrganizationNameConverter, "berth_org")
@@ -130,6 +145,92 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel_view, name="job-cancel"),
     path(f"{REPO}/-/jobs/", jobs.repository_jobs, name="repository-jobs"),
+    # -- users --
+    path("users/", user_views.user_list_view, name="user-list"),
+    path("users/<str:username>/", user_views.user_detail, name="user-detail"),
+    path("users/<str:username>/active/", user_views.user_active, name="user-active"),
+    path("users/<str:username>/admin/", user_views.user_admin, name="user-admin"),
+    path("users/<str:username>/password/", user_views.user_password, name="user-password"),
+    path("users/<str:username>/delete/", user_views.user_delete_view, name="user-delete"),
+    # -- retention --
+    path(f"{REPO}/-/retention/", retention.repository_retention, name="repository-retention"),
+    path(
+        f"{REPO}/-/retention/preview/",
+        retention.repository_retention_preview,
+        name="repository-retention-preview",
+    ),
+    path(
+        f"{REPO}/-/retention/save/",
+        retention.repository_retention_save,
+        name="repository-retention-save",
+    ),
+    path(
+        f"{REPO}/-/retention/run/",
+        retention.repository_retention_run,
+        name="repository-retention-run",
+    ),
+    path(
+        f"{REPO}/-/retention/delete/",
+        retention.repository_retention_delete,
+        name="repository-retention-delete",
+    ),
+    # -- sync --
+    path(f"{REPO}/-/sync/", sync_views.repository_sync, name="repository-sync"),
+    path(
+        f"{REPO}/-/sync/rules/",
+        sync_views.sync_rule_create_view,
+        name="repository-sync-rule-create",
+    ),
+    path(
+        f"{REPO}/-/sync/rules/<int:pk>/delete/",
+        sync_views.sync_rule_delete_view,
+        name="repository-sync-rule-delete",
+    ),
+    path(f"{REPO}/-/sync/run/", sync_views.sync_images_view, name="repository-sync-run"),
+    path(f"{REPO}/-/sync/jobs/<int:pk>/", sync_views.sync_batch, name="repository-sync-batch"),
+    path("registries/", registry_views.remote_registry_list_view, name="remote-registry-list"),
+    path(
+        "registries/<int:pk>/",
+        registry_views.remote_registry_edit,
+        name="remote-registry-edit",
+    ),
+    path(
+        "registries/<int:pk>/test/",
+        registry_views.remote_registry_test_view,
+        name="remote-registry-test",
+    ),
+    path(
+        "registries/<int:pk>/delete/",
+        registry_views.remote_registry_delete_view,
+        name="remote-registry-delete",
+    ),
+    # -- triggers --
+    path(f"{REPO}/-/triggers/", trigger_views.repository_triggers, name="repository-triggers"),
+    path(
+        f"{REPO}/-/triggers/<str:name>/",
+        trigger_views.repository_trigger_update,
+        name="repository-trigger-update",
+    ),
+    path(
+        f"{REPO}/-/triggers/<str:name>/enable/",
+        trigger_views.repository_trigger_enable,
+        name="repository-trigger-enable",
+    ),
+    path(
+        f"{REPO}/-/triggers/<str:name>/delete/",
+        trigger_views.repository_trigger_delete,
+        name="repository-trigger-delete",
+    ),
+    path(
+        f"{REPO}/-/triggers/<str:name>/test/",
+        trigger_views.repository_trigger_test,
+        name="repository-trigger-test",
+    ),
+    path(
+        f"{REPO}/-/triggers/<str:name>/deliveries/",
+        trigger_views.repository_trigger_deliveries,
+        name="repository-trigger-deliveries",
+    ),
     path("audit/", audit.audit_list, name="audit-list"),
     path("requests/", request_views.access_request_list, name="access-requests"),
     path("requests/new/", request_views.access_request_new, name="access-request-new"),

@@ -203,6 +203,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.index_pending_events",
         "schedule": 60.0,
     },
+    "retention": {
+        "task": "dashboard.tasks.retention_scheduled",
+        "schedule": 3600.0,
+    },
     "reap-stale-jobs": {
         "task": "dashboard.tasks.reap_stale_jobs",
         "schedule": 60.0,
@@ -215,6 +219,25 @@ JOB_STALE_SECONDS = env.int("BERTH_JOB_STALE_SECONDS", default=600)
 # many times in all, waiting BERTH_JOB_RETRY_SECONDS x 2^attempt (with jitter, at most 120 s).
 JOB_MAX_ATTEMPTS = env.int("BERTH_JOB_MAX_ATTEMPTS", default=5)
 JOB_RETRY_SECONDS = env.float("BERTH_JOB_RETRY_SECONDS", default=1.0)
+# Image sync: a tag's copy running longer than SYNC_TIMEOUT_SECONDS ends `timeout`; blobs up
+# to SYNC_CHUNK_BYTES go to the remote in one PUT, bigger ones in PATCHes of that size (memory
+# per copy stays near it); SYNC_CONCURRENCY tags of a job copy at once; SYNC_HTTP_TIMEOUT is
+# (connect, read) seconds for each request to a remote registry.
+SYNC_TIMEOUT_SECONDS = env.float("BERTH_SYNC_TIMEOUT_SECONDS", default=1800.0)
+SYNC_CHUNK_BYTES = env.int("BERTH_SYNC_CHUNK_BYTES", default=16 * 1024 * 1024)
+SYNC_CONCURRENCY = env.int("BERTH_SYNC_CONCURRENCY", default=4)
+SYNC_HTTP_TIMEOUT = (
+    env.float("BERTH_SYNC_CONNECT_TIMEOUT", default=5.0),
+    env.float("BERTH_SYNC_READ_TIMEOUT", default=60.0),
+)
+if SYNC_TIMEOUT_SECONDS <= 0 or not 1 <= SYNC_CONCURRENCY <= 32:
+    raise ImproperlyConfigured(
+        "BERTH_SYNC_TIMEOUT_SECONDS must be positive and BERTH_SYNC_CONCURRENCY 1 to 32"
+    )
+if not 64 * 1024 <= SYNC_CHUNK_BYTES <= 512 * 1024 * 1024:
+    raise ImproperlyConfigured("BERTH_SYNC_CHUNK_BYTES must be between 64 KiB and 512 MiB")
+if min(SYNC_HTTP_TIMEOUT) <= 0:
+    raise ImproperlyConfigured("BERTH_SYNC_CONNECT_TIMEOUT and _READ_TIMEOUT must be positive")
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- The registry ---------------------------------------------------------------------------
@@ -264,6 +287,16 @@ TOKEN_AUTH_CACHE_SECONDS = env.int("BERTH_TOKEN_AUTH_CACHE_SECONDS", default=300
 AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=90)
 ANONYMOUS_PULL = env.bool("BERTH_ANONYMOUS_PULL", default=True)
 ORG_QUOTA = env.int("BERTH_ORG_QUOTA", default=5)
+# Retention policies run when saved, every RETENTION_INTERVAL_HOURS (beat checks hourly), and
+# RETENTION_PUSH_DELAY seconds after a push (pushes in between share one run).
+RETENTION_INTERVAL_HOURS = env.float("BERTH_RETENTION_INTERVAL_HOURS", default=24.0)
+RETENTION_PUSH_DELAY = env.float("BERTH_RETENTION_PUSH_DELAY", default=60.0)
+# Trigger webhooks: seconds to connect to the target, and to wait for each read of its answer.
+# A timeout is retried like a 5xx answer (BERTH_JOB_MAX_ATTEMPTS, BERTH_JOB_RETRY_SECONDS).
+TRIGGER_CONNECT_TIMEOUT = env.float("BERTH_TRIGGER_CONNECT_TIMEOUT", default=3.05)
+TRIGGER_READ_TIMEOUT = env.float("BERTH_TRIGGER_READ_TIMEOUT", default=10.0)
+if not (0 < TRIGGER_CONNECT_TIMEOUT <= 300 and 0 < TRIGGER_READ_TIMEOUT <= 300):
+    raise ImproperlyConfigured("BERTH_TRIGGER_*_TIMEOUT must be between 0 and 300 seconds")
 
 LOGGING = {
     "version": 1,

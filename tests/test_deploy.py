@@ -480,7 +480,16 @@ def test_compose_services_have_healthchecks_and_wait_for_healthy_dependencies() 
                 "service_completed_successfully" if dependency in one_shots else "service_healthy"
             )
             assert condition["condition"] == expected, (name, dependency)
-    assert {"web", "worker", "beat", "registry", "redis", "postgres", "proxy"} <= set(services)
+    assert {
+        "web",
+        "worker",
+        "worker-jobs",
+        "beat",
+        "registry",
+        "redis",
+        "postgres",
+        "proxy",
+    } <= set(services)
 
 
 def test_proxy_sends_the_swr_api_and_token_realm_to_web_and_the_rest_of_v2_to_the_registry() -> (
@@ -509,3 +518,17 @@ def test_env_example_documents_every_variable_settings_read() -> None:
 
     assert variables, "found no env reads in settings.py"
     assert variables - documented == set()
+
+
+def test_every_celery_queue_has_a_worker_in_make_run_and_in_compose() -> None:
+    """Tasks routed to a queue no worker consumes would wait forever."""
+    queues = {"celery"} | {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert queues == {"celery", "jobs"}
+    run_berth = (BASE_DIR / "dashboard" / "management" / "commands" / "run_berth.py").read_text()
+    assert set(re.findall(r'"--queues", "([\w,]+)"', run_berth)) == queues
+    consumed = set()
+    for service in _compose()["services"].values():
+        command = service.get("command") or []
+        if "worker" in command:
+            consumed.update(command[command.index("--queues") + 1].split(","))
+    assert consumed == queues

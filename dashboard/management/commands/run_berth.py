@@ -239,11 +239,22 @@ class Command(BaseCommand):
                 env=env,
                 cwd=base,
             ),
+            # Indexing and webhook deliveries; long jobs (sync, retention) have their own
+            # worker so that a big copy never holds up the index.
             ChildSpec(
                 name="worker",
                 argv=_python(
                     "-m", "celery", "-A", "registry_ui", "worker", "-l", "info",
-                    "--concurrency", "2", "--hostname", "berth@%h",
+                    "--queues", "celery", "--concurrency", "2", "--hostname", "berth@%h",
+                ),
+                env=env,
+                cwd=base,
+            ),
+            ChildSpec(
+                name="jobs",
+                argv=_python(
+                    "-m", "celery", "-A", "registry_ui", "worker", "-l", "info",
+                    "--queues", "jobs", "--concurrency", "2", "--hostname", "berth-jobs@%h",
                 ),
                 env=env,
                 cwd=base,

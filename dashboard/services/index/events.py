@@ -44,6 +44,7 @@ from dashboard.services.index.rows import (
     split_repository_path,
     tag_push_verdict,
 )
+from dashboard.services.pushes import TagPush, pushes_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -395,6 +396,7 @@ def _apply(events: list[_Event], known: dict[tuple[int, str], Manifest]) -> None
                         and current.pushed_at <= ts
                     ):
                         current.present, current.deleted_at = False, ts
+        pushes = _pushes(state, known)
         _write_tags(state)
         gone = [pk for pk, action in last_manifest_action.items() if action == "delete"]
         if gone:
@@ -411,6 +413,27 @@ def _apply(events: list[_Event], known: dict[tuple[int, str], Manifest]) -> None
         RegistryEvent.objects.bulk_update([e.row for e in failed], ["processed_at", "error"])
         if touched:
             repository_refresh_counters(repositories=touched.values())
+        if pushes:
+            transaction.on_commit(lambda: pushes_dispatch(pushes=pushes))
+
+
+def _pushes(
+    state: dict[tuple[int, str], _TagState], known: dict[tuple[int, str], Manifest]
+) -> list[TagPush]:
+    """The tags this batch creates or moves: new when absent before it (or deleted in it)."""
+    digests = {m.pk: m.digest for m in known.values()}
+    return [
+        TagPush(
+            repository_id=repo_id,
+            tag=name,
+            digest=digests.get(s.manifest_id, ""),
+            pushed_at=s.pushed_at,
+            pushed_by=s.pushed_by,
+            is_new=s.pk is None or s.deleted_at is not None,
+        )
+        for (repo_id, name), s in state.items()
+        if s.present and s.dirty
+    ]
 
 
 def _replay_set(
@@ -442,7 +465,12 @@ def _replay_set(
         manifest_id=manifest_id,
         pushed_at=pushed_at,
     )
-    if verdict != "keep":
+    unchanged = (current.manifest_id, current.pushed_at, current.pushed_by) == (
+        manifest_id,
+        pushed_at,
+        pushed_by,
+    )
+    if verdict != "keep" and not unchanged:
         current.manifest_id, current.pushed_at, current.pushed_by = (
             manifest_id,
             pushed_at,
