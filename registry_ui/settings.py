@@ -177,7 +177,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis redelivers a task not acknowledged within the visibility timeout: twice the hard time
+# limit, so a long job that is still running is never handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_TASK_TIME_LIMIT = 3600
 # Long jobs (sync, retention) have a queue of their own, so that a big copy never holds up
 # indexing or webhook deliveries on the default queue ("celery").

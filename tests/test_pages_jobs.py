@@ -91,3 +91,16 @@ def test_reconcile_button_runs_a_real_crawl_and_reports_it(
     assert 'data-job-status="succeeded"' in card.content.decode()
     assert "tags added" in card.content.decode()
     assert Tag.objects.filter(repository__organization=org, name="v1").exists()
+
+
+def test_a_sync_job_counts_its_progress_in_bytes(client: Client, owner) -> None:  # type: ignore[no-untyped-def]
+    job = Job.objects.create(
+        kind=Job.Kind.SYNC,
+        status=Job.Status.RUNNING,
+        created_by=owner,
+        progress_done=50 * 1024 * 1024,
+        progress_total=200 * 1024 * 1024,
+    )
+    client.force_login(owner)
+    for url in (f"/jobs/{job.pk}/", "/jobs/"):
+        assert "50.0\xa0MB of 200.0\xa0MB" in client.get(url).content.decode()

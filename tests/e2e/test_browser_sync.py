@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from django.test import override_settings
@@ -29,7 +29,7 @@ __all__ = ["basic_target"]
 
 
 def test_administrator_registers_a_remote_registry_and_tests_it(  # type: ignore[no-untyped-def]
-    page: Page, live_server, make_user, basic_target: Target, tmp_path: Path
+    page: Page, live_server, make_user, basic_target: Target, shot: Callable[[Page, str], None]
 ) -> None:
     make_user("root", superuser=True)
     sign_in(page, live_server.url, "root")
@@ -57,7 +57,7 @@ def test_administrator_registers_a_remote_registry_and_tests_it(  # type: ignore
     row = page.locator('[data-remote="mirror-west"]')
     row.get_by_role("button", name="Test connection").click()
     expect(row.locator('[data-check="ok"]')).to_contain_text("Basic sign-in as mirror")
-    page.screenshot(path=str(tmp_path / "registries.png"), full_page=True)
+    shot(page, "registries")
     assert RemoteRegistry.objects.get(name="mirror-west").check_ok is True
 
 
@@ -71,7 +71,7 @@ def test_manager_syncs_a_tag_and_watches_the_progress_bar_reach_the_end(  # type
     admin_user,
     berth_registry_client: RegistryClient,
     basic_target: Target,
-    tmp_path: Path,
+    shot: Callable[[Page, str], None],
 ) -> None:
     from dashboard.services.sync import remote_registry_create
 
@@ -117,7 +117,7 @@ def test_manager_syncs_a_tag_and_watches_the_progress_bar_reach_the_end(  # type
     expect(page.locator('#sync-records [data-tag="1.0"]')).to_have_attribute(
         "data-status", "success"
     )
-    page.screenshot(path=str(tmp_path / "sync-tab.png"), full_page=True)
+    shot(page, "sync")
 
     client = basic_target.client()
     digest, _, _ = client.get_manifest(f"{target_ns}/app", "1.0")
