@@ -141,6 +141,7 @@ urlpatterns = [
         name="team-user-remove",
     ),
     path("help/push/", help_views.push_help, name="push-help"),
+    path("api/", help_views.api_docs, name="api-docs"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:pk>/cancel/", jobs.job_cancel_view, name="job-cancel"),

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "dashboard",
 ]
 
@@ -140,6 +143,38 @@ if LDAP_ENABLED:
 if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("dashboard.auth.oidc.BerthOIDCBackend")
 # --- end of sign-in through LDAP and OpenID Connect ------------------------------------------
+
+# --- The SWR-compatible API (dashboard/api) ----------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "dashboard.api.authentication.ApiTokenAuthentication",
+        "dashboard.api.authentication.SignatureAuthentication",
+        "dashboard.api.authentication.SessionCsrfAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "dashboard.api.negotiation.JsonOnly",
+    "EXCEPTION_HANDLER": "dashboard.api.errors.swr_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Berth SWR-compatible API",
+    "DESCRIPTION": (
+        "Huawei Cloud SWR's management API (shared edition) served by Berth: organizations, "
+        "permissions, repositories, tags, sharing, retention, triggers, sync, login commands. "
+        "Authenticate with X-Auth-Token (a Berth API token) or sign requests with an access "
+        "key (SDK-HMAC-SHA256). A repository name in a path writes each `/` as `$`."
+    ),
+    "VERSION": "2.26",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

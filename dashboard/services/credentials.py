@@ -197,6 +197,11 @@ def access_key_delete(*, key: AccessKey) -> None:
     )
 
 
+def access_key_touch(*, key: AccessKey) -> None:
+    """Record that `key` was just used (a signed API request)."""
+    _touch(key)
+
+
 def access_key_authenticate(access_key: str, password: str) -> User | None:
     """The owner of the active key `access_key` when `password` is its long-term password."""
     key = (

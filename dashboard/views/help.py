@@ -1,16 +1,29 @@
-"""Push help: the exact commands for this registry and this user."""
+"""Help pages: the exact push commands for this registry and this user; the API reference."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from dashboard.selectors.organizations import organization_names_writable_by
 from dashboard.views.common import HtmxHttpRequest, registry_is_plain_http
 
 EXAMPLE = "myimage:1.0"
+
+
+@login_required
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """The SWR API's reference (Swagger UI over the generated OpenAPI document), with what a
+    script needs to authenticate; "Try it out" runs as the signed-in user."""
+    context = {
+        "schema_url": reverse("api-schema-json"),
+        "api_base": settings.PUBLIC_URL,
+        "region": settings.REGION,
+    }
+    return render(request, "dashboard/api.html", context)
 
 
 @login_required
