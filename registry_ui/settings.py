@@ -171,6 +171,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # What the API's own path converters accept (dashboard/api/base.py).
+    "PATH_CONVERTER_OVERRIDES": {
+        "swr_version": {"type": "string", "pattern": "^v[0-9]+$"},
+        "swr_repo": {"type": "string", "pattern": "^[^/]+$"},
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

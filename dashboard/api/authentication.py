@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -14,6 +15,15 @@ from dashboard.auth.signature import SignatureError, is_signed, signature_verify
 from dashboard.services.credentials import api_token_authenticate
 
 TOKEN_HEADER = "X-Auth-Token"
+
+
+def wants_api(request: HttpRequest) -> bool:
+    """Whether `request` comes from an API client (it carries API credentials, or asks for JSON
+    and not HTML) rather than a browser."""
+    if request.headers.get(TOKEN_HEADER) or is_signed(request):
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 class ApiTokenAuthentication(BaseAuthentication):

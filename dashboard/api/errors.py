@@ -20,6 +20,7 @@ from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from dashboard.api.authentication import wants_api
 from dashboard.registry.errors import RegistryError
 from dashboard.services.errors import (
     AUTH_FAILED,
@@ -57,15 +58,16 @@ API_PREFIXES = ("/v2/manage/", "/v3/manage/")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Django's 404 handler: SWR's error body under the API's paths, the 404 page elsewhere."""
-    if request.path.startswith(API_PREFIXES):
+    """Django's 404 handler: SWR's error body for the API (its paths, or a request carrying
+    API credentials), the 404 page for browsers."""
+    if request.path.startswith(API_PREFIXES) or wants_api(request):
         return error_response(NOT_FOUND, "The requested URL was not found.", 404)
     return page_not_found(request, exception or Http404())
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Django's 500 handler: SWR's internal error under the API's paths, the 500 page elsewhere."""
-    if request.path.startswith(API_PREFIXES):
+    if request.path.startswith(API_PREFIXES) or wants_api(request):
         message = "The request failed on an internal error; the server log has the details."
         return error_response(INTERNAL, message, 500)
     return default_server_error(request)

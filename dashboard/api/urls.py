@@ -22,4 +22,12 @@ urlpatterns = [
     # -- namespaces --
     path(f"{M}/namespaces", namespaces.NamespaceListView.as_view(), name="api-namespaces"),
     path(NS, namespaces.NamespaceDetailView.as_view(), name="api-namespace"),
+    # -- permissions --
+    # -- repositories and tags --
+    # -- sharing --
+    # -- retention --
+    # -- triggers --
+    # -- sync --
+    # -- login commands, quotas, overview, reports, feature gates --
+    # -- v3 lists --
 ]

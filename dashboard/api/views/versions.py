@@ -14,11 +14,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dashboard.api.authentication import TOKEN_HEADER
+from dashboard.api.authentication import wants_api
 from dashboard.api.base import SwrApiView
 from dashboard.api.schema import errors
 from dashboard.api.serializers.common import VersionListSerializer, VersionSerializer
-from dashboard.auth.signature import is_signed
 from dashboard.services.errors import ServiceError
 from dashboard.views.common import HtmxHttpRequest
 from dashboard.views.pages import overview
@@ -72,14 +71,6 @@ class ApiVersionView(SwrApiView):
             if version[0] == api_version:
                 return Response({"version": _detail(request, version)})
         raise ServiceError(NOT_FOUND, f"There is no API version {api_version!r}.", 404)
-
-
-def wants_api(request: HttpRequest) -> bool:
-    """Whether a request to `/` comes from an API client rather than a browser."""
-    if request.headers.get(TOKEN_HEADER) or is_signed(request):
-        return True
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
 
 
 def root(request: HttpRequest) -> HttpResponse:
