@@ -17,6 +17,7 @@ from dashboard.services.index import events_index_drain, events_prune
 from dashboard.services.jobs import job_run, jobs_reap_stale
 from dashboard.services.reconcile import reconcile_run, reconcile_schedule
 from dashboard.services.retention import retention_execute, retention_schedule_due
+from dashboard.services.stats import usage_snapshot
 from dashboard.services.sync import sync_execute
 from dashboard.services.triggers import trigger_delivery_execute
 
@@ -92,6 +93,12 @@ def retention_job(job_id: int) -> None:
 def retention_scheduled() -> int:
     """Queue a run for every retention policy whose interval has passed (beat)."""
     return retention_schedule_due()
+
+
+@shared_task(name="dashboard.tasks.usage_snapshot")
+def usage_snapshot_scheduled() -> int:
+    """Record today's storage and pulls per repository for the daily reports (beat, hourly)."""
+    return usage_snapshot()
 
 
 @shared_task(name="dashboard.tasks.sync_job")

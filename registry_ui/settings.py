@@ -253,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.reap_stale_jobs",
         "schedule": 60.0,
     },
+    # Storage and pulls per repository and day, for the SWR API's daily reports.
+    "usage-snapshot": {
+        "task": "dashboard.tasks.usage_snapshot",
+        "schedule": 3600.0,
+    },
 }
 # A running job whose worker has not reported progress for this long is considered dead
 # (marked errored by beat; a redelivered task may claim it again).

@@ -28,6 +28,7 @@ from dashboard.services.retention import (
     retention_plan,
     retention_policy_create,
     retention_policy_delete,
+    retention_policy_fields,
     retention_policy_swr,
     retention_policy_update,
     retention_preview,
@@ -139,6 +140,46 @@ def test_the_boundaries_are_accepted() -> None:
         ("tag_rule", 1000),
     ):
         assert retention_rule_parse(template=template, value=value, tag_selectors=[]).value == value
+
+
+def test_swr_s_policy_body_gives_the_rule_s_fields() -> None:
+    selectors = [{"kind": "label", "pattern": "latest"}]
+    rule = {"template": "tag_rule", "params": {"num": "7"}, "tag_selectors": selectors}
+    assert retention_policy_fields(algorithm="or", rules=[rule]) == {
+        "template": "tag_rule",
+        "value": "7",
+        "tag_selectors": selectors,
+    }
+    days = {"template": "date_rule", "params": {"days": 30}}
+    assert retention_policy_fields(algorithm="or", rules=[days]) == {
+        "template": "date_rule",
+        "value": 30,
+        "tag_selectors": None,
+    }
+    # An unknown template passes through for retention_rule_parse to refuse with its message.
+    odd = retention_policy_fields(algorithm="or", rules=[{"template": "size_rule"}])
+    assert odd == {"template": "size_rule", "value": None, "tag_selectors": None}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "rules"),
+    [
+        ("and", [{"template": "tag_rule", "params": {"num": "1"}}]),
+        (None, [{"template": "tag_rule", "params": {"num": "1"}}]),
+        ("or", []),
+        ("or", {"template": "tag_rule", "params": {"num": "1"}}),
+        ("or", [{"template": "tag_rule", "params": {"num": "1"}}] * 2),
+        ("or", ["tag_rule"]),
+        ("or", [{"template": "tag_rule", "params": {"days": "1"}}]),
+        ("or", [{"template": "date_rule", "params": {"num": "1"}}]),
+        ("or", [{"template": "date_rule", "params": "1"}]),
+        ("or", [{"template": "date_rule"}]),
+    ],
+)
+def test_a_malformed_policy_body_is_400_with_4000014(algorithm: object, rules: object) -> None:
+    with pytest.raises(ServiceError) as exc:
+        retention_policy_fields(algorithm=algorithm, rules=rules)
+    assert _code(exc) == (PREFIX + INVALID_PARAMETERS, 400)
 
 
 # -- plans -----------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from dashboard.services.sealed import seal
 from dashboard.services.triggers import (
     SIGNATURE_HEADER,
     TRIGGERS_MAX,
+    Workload,
     delivery_signature,
     trigger_condition_clean,
     trigger_create,
@@ -272,6 +273,84 @@ def test_invalid_triggers_are_refused_with_swr_codes(
     assert not Trigger.objects.exists()
 
 
+def test_swr_s_workload_is_kept_and_an_http_application_is_the_webhook(
+    make_trigger: Callable[..., Trigger],
+) -> None:
+    workload = Workload(
+        action="update",
+        app_type="deployments",
+        application=" https://deploy.example/hooks/web ",
+        cluster_id="c-1",
+        cluster_name="prod",
+        cluster_ns="shop",
+        container="web",
+        trigger_mode="cce",
+    )
+    trigger = make_trigger(url="", workload=workload)
+    trigger.refresh_from_db()
+    assert trigger.url == "https://deploy.example/hooks/web"
+    assert trigger.workload == {
+        "action": "update",
+        "app_type": "deployments",
+        "application": "https://deploy.example/hooks/web",
+        "cluster_id": "c-1",
+        "cluster_name": "prod",
+        "cluster_ns": "shop",
+        "container": "web",
+        "trigger_mode": "cce",
+    }
+    # With a URL of its own, `application` is only the workload's name.
+    named = make_trigger("named", workload=Workload(application="web"))
+    assert (named.url, named.application) == ("http://127.0.0.1:9/hook", "web")
+    assert named.action == "update"
+    # The pages' triggers have no workload.
+    plain = make_trigger("plain")
+    assert (plain.action, plain.application, plain.trigger_mode) == ("webhook", "", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "workload", "says"),
+    [
+        ("", Workload(application="web"), "send the webhook's address as `url`"),
+        ("", Workload(application="ftp://deploy.example/"), "as `url`, or as `application`"),
+        ("", Workload(), "as `url`"),
+        ("", Workload(application="https://ci:pw@deploy.example/"), "not in the URL"),
+        ("http://h.example/", Workload(action="delete"), "action must be `update`"),
+        ("http://h.example/", Workload(app_type="pods"), "app_type"),
+        ("http://h.example/", Workload(trigger_mode="k8s"), "trigger_mode"),
+        ("http://h.example/", Workload(container="c" * 129), "container is over 128"),
+        ("http://h.example/", Workload(application="a" * 2001), "application is over 2000"),
+        ("http://h.example/", Workload(cluster_ns="shop\nx"), "control characters"),
+    ],
+)
+def test_an_invalid_workload_or_no_webhook_is_refused(
+    make_trigger: Callable[..., Trigger], url: str, workload: Workload, says: str
+) -> None:
+    with pytest.raises(ServiceError) as error:
+        make_trigger(url=url, workload=workload)
+    assert (_code(error), error.value.status) == ("4000014", 400)
+    assert says in error.value.message
+    assert not Trigger.objects.exists()
+
+
+def test_the_payload_names_swr_s_workload(make_trigger, repo) -> None:  # type: ignore[no-untyped-def]
+    workload = Workload(
+        app_type="statefulsets", application="db", cluster_ns="data", container="pg"
+    )
+    make_trigger(workload=workload, payload_format="cloudevents")
+    (delivery,) = triggers_fire_for_pushes(pushes=[_push(repo, "v3")])
+    assert delivery.payload["data"]["workload"] == {
+        "action": "update",
+        "app_type": "statefulsets",
+        "application": "db",
+        "cluster_id": "",
+        "cluster_name": "",
+        "cluster_ns": "data",
+        "container": "pg",
+        "trigger_mode": "",
+    }
+
+
 def test_a_name_is_unique_per_repository(make_trigger, repo, owner, make_org) -> None:  # type: ignore[no-untyped-def]
     make_trigger("deploy")
     with pytest.raises(ServiceError) as error:
@@ -494,6 +573,16 @@ def test_only_new_tags_fire_enabled_matching_triggers_once_per_push(
         "pusher": "alice",
         "time": pushes[0].pushed_at.isoformat().replace("+00:00", "Z"),
         "pull_command": f"docker pull {_registry_host()}/trig/app:release-1",
+        "workload": {
+            "action": "webhook",
+            "app_type": "",
+            "application": "",
+            "cluster_id": "",
+            "cluster_name": "",
+            "cluster_ns": "",
+            "container": "",
+            "trigger_mode": "",
+        },
     }
     assert everything.deliveries.count() == 2
 

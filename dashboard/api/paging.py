@@ -1,6 +1,7 @@
 """SWR's list parameters (SWR-SPEC.md §2.0, §5 item 21): `offset`/`limit`, `order_column`/
 `order_type`, and the older single `filter=key1::value1|key2::value2` form, which wins over the
 separate parameters when both are sent. Paged answers carry `Content-Range: offset-count/total`.
+The marker lists (v3, tag references) take `limit` and an opaque `marker` instead (§2.14).
 """
 
 from __future__ import annotations
@@ -119,3 +120,63 @@ def content_range(response: Response, *, offset: int, count: int, total: int) ->
     """Set SWR's `Content-Range: {offset}-{count}/{total}` (count: the items in this page)."""
     response["Content-Range"] = f"{offset}-{count}/{total}"
     return response
+
+
+@dataclass(frozen=True)
+class MarkerQuery:
+    """What a marker list request asked for, validated."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    limit: int = 100
+    #: The marker as sent (None: the first page).
+    marker: str | None = None
+    order_column: str | None = None
+    descending: bool = True
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.params.get(key, default)
+
+
+def marker_query(
+    request: Request,
+    *,
+    keys: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    default_limit: int = 100,
+    max_limit: int = MAX_LIMIT,
+) -> MarkerQuery:
+    """The parameters of a marker list accepting `keys` and ordering by `columns`. Raises
+    ServiceError 400: 4000056 for a limit that is not 1-`max_limit`; 4000014 for an unknown
+    order column or type, or only one of `order_column`/`order_type`."""
+    query = request.query_params
+    limit_text = query.get("limit", "")
+    limit = _integer("limit", limit_text) if limit_text != "" else default_limit
+    if not 1 <= limit <= max_limit:
+        raise _bad(f"limit must be from 1 to {max_limit}.", INVALID_PAGE_SIZE)
+    column, order = query.get("order_column") or None, query.get("order_type") or None
+    if (column is None) != (order is None):
+        raise _bad("Send order_column and order_type together.")
+    if column is not None and column not in set(columns):
+        raise _bad(f"order_column must be one of {', '.join(sorted(columns))}.")
+    if order is not None and order not in ("asc", "desc"):
+        raise _bad("order_type must be asc or desc.")
+    return MarkerQuery(
+        params={key: query[key] for key in keys if query.get(key, "") != ""},
+        limit=limit,
+        marker=query.get("marker") or None,
+        order_column=column,
+        descending=order != "asc",
+    )
+
+
+def query_bool(
+    query: ListQuery | MarkerQuery, key: str, *, code: str = INVALID_PARAMETERS
+) -> bool | None:
+    """The boolean query parameter `key` (`true`/`false`, any case), None when not sent.
+    Raises ServiceError 400 with `code` for anything else."""
+    text = query.get(key).strip().lower()
+    if text == "":
+        return None
+    if text not in ("true", "false"):
+        raise _bad(f"{key} must be true or false.", code)
+    return text == "true"

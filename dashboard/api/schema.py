@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
 from dashboard.api.serializers.common import ErrorSerializer
@@ -26,6 +27,28 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     are always possible (malformed requests, missing credentials)."""
     wanted = sorted({400, 401, *statuses})
     return {s: OpenApiResponse(ErrorSerializer, description=_MEANINGS[s]) for s in wanted}
+
+
+class _BodyAsPost(AutoSchema):
+    """drf-spectacular documents request bodies of POST, PUT and PATCH only, and makes every
+    field of a PATCH body optional."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method not in ("DELETE", "PATCH"):
+            return super()._get_request_body(direction)
+        method, self.method = self.method, "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = method
+
+
+def full_body(view_method: Any) -> Any:
+    """Document a `delete` or `patch` method's body as a POST's: SWR's revokes and sync rule
+    deletes take a body, and its PATCHes validate the whole body (required fields stay
+    required). Put it under `@extend_schema(request=...)`, which builds on this schema class."""
+    view_method.schema = _BodyAsPost
+    return view_method
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

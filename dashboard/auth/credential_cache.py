@@ -5,8 +5,8 @@ The cache key is HMAC-SHA256(SECRET_KEY, username NUL password): the password, a
 the HMAC, are never stored. The value is (user id, fingerprint of the credential's identity):
 - a Berth password: an HMAC of the user's current password hash (salted), so a password change
   misses at once;
-- a registry credential (`<region>@<id>`): the login secret's or access key's row id, re-checked
-  on every hit to be still unrevoked and unexpired, or still active.
+- a registry credential (`<region>@<id>`, `bearertoken@<id>`): the login secret's or access
+  key's row id, re-checked on every hit to be still unrevoked and unexpired, or still active.
 A hit also requires the user to be active. Anything else falls back to a full `authenticate`.
 Only successes are stored; rate limits and lockout stay in front of this, unchanged.
 `TOKEN_AUTH_CACHE_SECONDS` 0 turns it off.
@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from dashboard.models import AccessKey, LoginSecret
+from dashboard.services.credentials import registry_username_parse
 
 _PREFIX = "berth:tokenauth"
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -38,13 +39,9 @@ def _cache_key(username: str, password: str) -> str:
     return f"{_PREFIX}:{_hmac(username, password)}"
 
 
-def _registry_key_id(username: str) -> str | None:
-    region, sep, key_id = username.partition("@")
-    return key_id if sep and region == settings.REGION and key_id else None
-
-
-def _registry_credential(key_id: str, user_id: int) -> str | None:
-    """'secret:<pk>' or 'key:<pk>' for the valid credential `key_id` of `user_id`, else None."""
+def _registry_credential(key_id: str, user_id: int, *, bearer: bool) -> str | None:
+    """'secret:<pk>' or 'key:<pk>' for the valid credential `key_id` of `user_id`, else None
+    (`bearer`: the enhanced login's username, which names login secrets only)."""
     secret = (
         LoginSecret.objects.filter(
             key_id=key_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
@@ -54,6 +51,8 @@ def _registry_credential(key_id: str, user_id: int) -> str | None:
     )
     if secret is not None:
         return f"secret:{secret}"
+    if bearer:
+        return None
     key = (
         AccessKey.objects.filter(access_key=key_id, user_id=user_id, is_active=True)
         .values_list("pk", flat=True)
@@ -68,8 +67,8 @@ def _fingerprint(user: User, username: str) -> str | None:
     if backend == _MODEL_BACKEND:
         return _hmac("password", str(user.pk), user.password)
     if backend == _REGISTRY_BACKEND:
-        key_id = _registry_key_id(username)
-        credential = _registry_credential(key_id, user.pk) if key_id else None
+        parsed = registry_username_parse(username)
+        credential = _registry_credential(parsed[0], user.pk, bearer=parsed[1]) if parsed else None
         return _hmac("registry", str(user.pk), credential) if credential else None
     return None
 

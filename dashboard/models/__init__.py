@@ -9,6 +9,7 @@ from dashboard.models.repositories import Category, Manifest, Repository, Tag
 from dashboard.models.requests import AccessRequest
 from dashboard.models.retention import RetentionLog, RetentionPolicy
 from dashboard.models.sharing import Share
+from dashboard.models.stats import RepositoryUsage
 from dashboard.models.sync import RemoteRegistry, SyncJob, SyncRule
 from dashboard.models.triggers import Trigger, TriggerDelivery
 
@@ -28,6 +29,7 @@ __all__ = [
     "RemoteRegistry",
     "Repository",
     "RepositoryPermission",
+    "RepositoryUsage",
     "RetentionLog",
     "RetentionPolicy",
     "Share",

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -25,6 +26,10 @@ class Repository(models.Model):
     is_public = models.BooleanField(default=False)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True, max_length=30000)
+    # Who created it through the API (SWR's creator_id/creator_name); None when a push did.
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Counters kept by the index service so that list pages need no aggregation.

@@ -9,10 +9,10 @@ class Trigger(models.Model):
     """SWR's trigger with an HTTP webhook as its action: fires when a matching new tag arrives.
 
     `trigger_type` `all` (condition `.*`), `tag` (a `;`-separated list of exact tags) or
-    `regular` (a regular expression the whole tag must match). The secret signs each delivery
+    `regular` (a regular expression searched anywhere in the tag). The secret signs each delivery
     (HMAC-SHA256); it is kept sealed because it must be recovered to sign. `headers` maps each
     extra header's name to its sealed value: the values often carry credentials, so only the
-    names are ever shown. The service (dashboard/services/triggers.py) validates all of it.
+    names are ever shown. The services (dashboard/services/triggers/) validate all of it.
     """
 
     class Type(models.TextChoices):
@@ -32,6 +32,15 @@ class Trigger(models.Model):
     condition = models.CharField(max_length=2000, default=".*")
     enabled = models.BooleanField(default=True)
     action = models.CharField(max_length=20, default="webhook")
+    # SWR's deployment target (a CCE/CCI workload), kept as the API set it and sent in each
+    # delivery's payload for the deployment service behind the webhook; empty from the pages.
+    app_type = models.CharField(max_length=20, blank=True)
+    application = models.CharField(max_length=2000, blank=True)
+    cluster_id = models.CharField(max_length=128, blank=True)
+    cluster_name = models.CharField(max_length=128, blank=True)
+    cluster_ns = models.CharField(max_length=128, blank=True)
+    container = models.CharField(max_length=128, blank=True)
+    trigger_mode = models.CharField(max_length=10, blank=True)
     url = models.URLField(max_length=2000)
     secret_encrypted = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
@@ -58,6 +67,20 @@ class Trigger(models.Model):
     def enable(self) -> str:
         """SWR's `enable`: the string "true" or "false"."""
         return "true" if self.enabled else "false"
+
+    @property
+    def workload(self) -> dict[str, str]:
+        """SWR's deployment target fields (and `action`), as each delivery's payload has them."""
+        return {
+            "action": self.action,
+            "app_type": self.app_type,
+            "application": self.application,
+            "cluster_id": self.cluster_id,
+            "cluster_name": self.cluster_name,
+            "cluster_ns": self.cluster_ns,
+            "container": self.container,
+            "trigger_mode": self.trigger_mode,
+        }
 
     @property
     def header_names(self) -> list[str]:

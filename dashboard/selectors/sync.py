@@ -26,10 +26,13 @@ def sync_rule_list(*, repository: Repository) -> QuerySet[SyncRule]:
     )
 
 
-def sync_record_list(*, repository: Repository, status: str = "") -> QuerySet[SyncJob]:
-    """The repository's sync records, newest first; `status` narrows them when it is one of
-    SWR's sync statuses."""
-    records = SyncJob.objects.filter(repository=repository).order_by("-created_at", "-id")
+def sync_record_list(
+    *, repository: Repository, status: str = "", oldest_first: bool = False
+) -> QuerySet[SyncJob]:
+    """The repository's sync records, newest first (or oldest first); `status` narrows them
+    when it is one of SWR's sync statuses."""
+    order = ("created_at", "id") if oldest_first else ("-created_at", "-id")
+    records = SyncJob.objects.filter(repository=repository).order_by(*order)
     if status in SyncJob.Status.values:
         records = records.filter(status=status)
     return records

@@ -53,18 +53,39 @@ def _touch(instance: LoginSecret | AccessKey | ApiToken) -> None:
         instance.last_used_at = now
 
 
-def registry_username(key_id: str) -> str:
-    """The docker login username for a login secret id or an access key: `<region>@<id>`."""
-    return f"{settings.REGION}@{key_id}"
+#: The username prefix of SWR's "enhanced" temporary login command: `bearertoken@<id>`.
+BEARER_PREFIX = "bearertoken"
+
+
+def registry_username(key_id: str, *, bearer: bool = False) -> str:
+    """The docker login username for a login secret id or an access key: `<region>@<id>`, or
+    `bearertoken@<id>` for the secret of an enhanced login command."""
+    return f"{BEARER_PREFIX if bearer else settings.REGION}@{key_id}"
+
+
+def registry_username_parse(username: str) -> tuple[str, bool] | None:
+    """(id, bearer) of a registry credential's username, or None for any other name.
+
+    `<region>@<id>` names a login secret or an access key; `bearertoken@<id>` names a login
+    secret only (SWR's enhanced temporary login)."""
+    prefix, sep, key_id = username.partition("@")
+    if not sep or not key_id:
+        return None
+    if prefix == settings.REGION:
+        return key_id, False
+    if prefix == BEARER_PREFIX:
+        return key_id, True
+    return None
 
 
 # -- temporary login secrets -------------------------------------------------------------------
 
 
 def login_secret_create(
-    *, user: User, duration: dt.timedelta = LOGIN_SECRET_DEFAULT
+    *, user: User, duration: dt.timedelta = LOGIN_SECRET_DEFAULT, bearer: bool = False
 ) -> tuple[LoginSecret, str, str]:
-    """A new temporary docker login credential valid for `duration`.
+    """A new temporary docker login credential valid for `duration`; with `bearer`, its
+    username is the enhanced form `bearertoken@<id>` (the secret is the same kind).
 
     Returns (secret, username, password); the password is never stored and cannot be shown again.
     Raises ServiceError 4000014 (400) when `duration` is outside 15 minutes to 24 hours.
@@ -83,14 +104,15 @@ def login_secret_create(
         created_at=now,
         expires_at=now + duration,
     )
+    username = registry_username(key_id, bearer=bearer)
     audit_record(
         action="createDockerConfig",
         resource_type="dockerlogincmd",
-        resource_name=registry_username(key_id),
+        resource_name=username,
         actor=user,
         detail={"expires_at": secret.expires_at.isoformat()},
     )
-    return secret, registry_username(key_id), password
+    return secret, username, password
 
 
 def login_secrets_active(*, user: User) -> QuerySet[LoginSecret]:

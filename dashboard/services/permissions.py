@@ -87,6 +87,13 @@ def _require_org_manage(*, organization: Organization, actor: AnyUser) -> None:
         )
 
 
+def organization_require_grant(*, organization: Organization, actor: AnyUser) -> None:
+    """Raise ServiceError 4039002 (403) unless `actor` may grant, change and revoke
+    permissions on the organization (Manage). For callers that must refuse before naming
+    anyone, e.g. the API resolving the users a body lists."""
+    _require_org_manage(organization=organization, actor=actor)
+
+
 def organization_grant(
     *,
     organization: Organization,
@@ -259,6 +266,12 @@ def _require_repo_grant(*, repository: Repository, actor: AnyUser, levels: tuple
             f"Only Manage holders grant, change or revoke Manage on {repository.full_name}.",
             403,
         )
+
+
+def repository_require_grant(*, repository: Repository, actor: AnyUser) -> None:
+    """Raise ServiceError 4039002 (403) unless `actor` may grant on the repository at all
+    (`repository_can_grant`); grants at Manage are checked again when made."""
+    _require_repo_grant(repository=repository, actor=actor, levels=())
 
 
 def _refuse_administrator(user: User | None) -> None:

@@ -51,6 +51,11 @@ MAX_PATTERN = 255
 #: Tags deleted between two progress reports (and index updates) of a run.
 BATCH = 50
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+#: The key of SWR's `params` for each template: `{"days": "N"}` or `{"num": "N"}`.
+PARAM_KEYS: dict[str, str] = {
+    RetentionPolicy.Template.DATE_RULE: "days",
+    RetentionPolicy.Template.TAG_RULE: "num",
+}
 #: Who the audit log names for deletions a policy makes.
 RETENTION_ACTOR = "retention"
 
@@ -78,8 +83,7 @@ class RetentionRule:
     @property
     def params(self) -> dict[str, str]:
         """SWR's params: strings, `days` for date_rule and `num` for tag_rule."""
-        key = "days" if self.template == RetentionPolicy.Template.DATE_RULE else "num"
-        return {key: str(self.value)}
+        return {PARAM_KEYS[self.template]: str(self.value)}
 
     def as_swr(self) -> dict:
         """The rule as SWR writes it: {template, params, tag_selectors}."""
@@ -154,6 +158,33 @@ def retention_rule_parse(
                 raise _bad(f"{pattern!r} is not a valid regular expression: {exc}.") from exc
         selectors[Selector(raw["kind"], pattern)] = None
     return RetentionRule(str(template), number, tuple(selectors))
+
+
+def retention_policy_fields(*, algorithm: object, rules: object) -> dict[str, object]:
+    """SWR's policy body (`{algorithm: "or", rules: [{template, params, tag_selectors}]}`) as
+    the keyword arguments `template`, `value` and `tag_selectors` of `retention_policy_create`
+    and `retention_policy_update`, which check their values (`retention_rule_parse`).
+
+    Raises ServiceError 4000014 (400) when `algorithm` is not `or`, when there is not exactly
+    one rule (a Berth policy holds one, as SWR's console makes them), or when the rule is not
+    an object whose `params` hold its template's key (`days` for date_rule, `num` for tag_rule).
+    """
+    if algorithm != "or":
+        raise _bad('algorithm must be "or".')
+    if not isinstance(rules, list) or len(rules) != 1:
+        raise _bad("A retention policy has exactly one rule: send rules as a list of one.")
+    (rule,) = rules
+    if not isinstance(rule, dict):
+        raise _bad("A rule is an object {template, params, tag_selectors}.")
+    template, params = rule.get("template"), rule.get("params")
+    key = PARAM_KEYS.get(template) if isinstance(template, str) else None
+    if key is not None and (not isinstance(params, dict) or key not in params):
+        raise _bad(f'A {template} rule needs params {{"{key}": "<number>"}}.')
+    return {
+        "template": template,
+        "value": params.get(key) if key is not None and isinstance(params, dict) else None,
+        "tag_selectors": rule.get("tag_selectors"),
+    }
 
 
 def retention_rule_of(policy: RetentionPolicy) -> RetentionRule:

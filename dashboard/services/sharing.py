@@ -205,6 +205,16 @@ def shares_for_repository(*, repository: Repository) -> list[ShareRow]:
     )
 
 
+def share_for_team(*, repository: Repository, team_name: str) -> ShareRow | None:
+    """The repository's share with the team named `team_name`, or None. One query."""
+    share = (
+        Share.objects.filter(repository=repository, team__name=team_name)
+        .select_related("team", "created_by")
+        .first()
+    )
+    return ShareRow(share, share.is_valid()) if share is not None else None
+
+
 def shared_with_user(*, user: AnyUser) -> list[ShareRow]:
     """Shares with any of the user's teams, valid and expired, newest first. One query."""
     if not user.is_authenticated:

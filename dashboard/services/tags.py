@@ -1,5 +1,5 @@
 """Deleting tags, images and repositories: exactly what the user chose goes, and the index
-follows at once.
+follows at once. Copying a tag within a repository (SWR's CreateRepoTag).
 
 Registry facts this follows (REGISTRY-FACTS.md §3): deleting a manifest by digest removes every
 tag on it; distribution 2.8 cannot delete a tag by name (400 DIGEST_INVALID) while 3.x can; so
@@ -26,7 +26,9 @@ from dashboard.services import index
 from dashboard.services.access import AnyUser, require_repository_level
 from dashboard.services.audit import audit_record
 from dashboard.services.errors import (
+    IMAGE_EXISTS,
     INVALID_PARAMETERS,
+    INVALID_TAG,
     MANIFEST_NOT_FOUND,
     TAG_NOT_FOUND,
     ServiceError,
@@ -38,6 +40,8 @@ logger = logging.getLogger(__name__)
 EMPTY_CONFIG = b"{}"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: A tag as distribution's reference grammar allows it.
+TAG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 # Whether each registry (by base URL) deletes a tag by name. Learned once per process.
 _delete_by_tag: dict[str, bool] = {}
@@ -301,3 +305,66 @@ def repository_delete(*, repository: Repository, actor: AnyUser) -> None:
             organization=repository.organization.name,
             actor=actor,
         )
+
+
+def tag_copy(
+    *, repository: Repository, source: str, destination: str, override: bool, actor: AnyUser
+) -> str:
+    """Point tag `destination` of `repository` at the image tag `source` points at; return
+    the digest.
+
+    The manifest is read from the registry (all four manifest types accepted) and put back
+    under the new name, byte for byte, so the digest is the same. Like any push, the index, the
+    triggers, automatic sync and retention learn of the new tag from the registry's
+    notification. Raises ServiceError: 4037018 (403) without Write; 4009021 (400) for a
+    destination against the tag grammar; 4000014 (400) when both names are the same;
+    4041056 (404) when the repository has no tag `source`; 4090006 (409) when `destination`
+    exists (in the index or the registry) and `override` is false; the registry's failure
+    (ServiceError.from_registry). The PUT is never retried.
+    """
+    require_repository_level(user=actor, repository=repository, level=Level.WRITE)
+    if not TAG_NAME.match(destination):
+        raise ServiceError(
+            INVALID_TAG,
+            f"{destination[:130]!r} is not a valid tag: up to 128 letters, digits, _ . and -, "
+            "not starting with . or -.",
+            400,
+        )
+    if source == destination:
+        raise ServiceError(INVALID_PARAMETERS, "The source and destination tags are the same.", 400)
+    path = repository.full_name
+    missing = ServiceError(TAG_NOT_FOUND, f"{path} has no tag {source}.", 404)
+    if not Tag.objects.filter(repository=repository, name=source).exists():
+        raise missing
+    client = get_client()
+    try:
+        if not override:
+            exists = Tag.objects.filter(repository=repository, name=destination).exists()
+            if not exists:
+                try:
+                    client.head_manifest(path, destination)
+                    exists = True  # pushed, not indexed yet
+                except RegistryNotFound:
+                    pass
+            if exists:
+                raise ServiceError(
+                    IMAGE_EXISTS,
+                    f"{path}:{destination} exists; send override true to replace it.",
+                    409,
+                )
+        try:
+            manifest = client.get_manifest(path, source)
+        except RegistryNotFound as exc:
+            raise missing from exc
+        digest = client.put_manifest(path, destination, manifest.body, manifest.media_type)
+    except RegistryError as exc:
+        raise ServiceError.from_registry(exc, doing=f"copy {source} to {destination}") from exc
+    audit_record(
+        action="createImageTag",
+        resource_type="imagetag",
+        resource_name=f"{path}:{destination}",
+        organization=repository.organization.name,
+        actor=actor,
+        detail={"source": source, "digest": digest, "override": override},
+    )
+    return digest

@@ -19,6 +19,12 @@ The rules (SWR documents no trigger limits or codes; these are Berth's):
   never a header Berth sets itself (`Content-Type`, `User-Agent`, `X-Berth-*`, ...). Values
   are sealed and never shown again, nor is the secret.
 - At most 50 triggers per repository.
+- SWR's deployment target (`Workload`: `action` `update`, `app_type` `deployments` or
+  `statefulsets`, `application`, `cluster_id`, `cluster_name`, `cluster_ns`, `container`,
+  `trigger_mode` `cce` or `cci`; each optional, at most 128 characters, `application` 2,000)
+  is kept as the API set it and sent in each delivery's payload as `workload`: Berth does not
+  deploy, the service behind the webhook does. Without a URL, an http(s) `application` is the
+  webhook (the official SDK cannot send Berth's `url`).
 
 Errors: 4000014 (400) for anything invalid; 4037018 (403) without Manage (changes, test
 deliveries) or Read (lists); 4040111 (404) no trigger of that name; 4090111 (409) the name is
@@ -47,6 +53,7 @@ from dashboard.services.triggers.rules import (
     TRIGGER_EXISTS,
     TRIGGER_NOT_FOUND,
     TRIGGERS_MAX,
+    Workload,
     trigger_condition_clean,
     trigger_create,
     trigger_delete,
@@ -62,6 +69,7 @@ __all__ = [
     "TRIGGERS_MAX",
     "TRIGGER_EXISTS",
     "TRIGGER_NOT_FOUND",
+    "Workload",
     "delivery_signature",
     "trigger_condition_clean",
     "trigger_create",

@@ -10,7 +10,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,10 +33,6 @@ from dashboard.services.jobs import (
 )
 from dashboard.services.pushes import TagPush
 from dashboard.services.sealed import InvalidToken, unseal
-
-if TYPE_CHECKING:
-    pass
-
 from dashboard.services.triggers.rules import _HEADER_PURPOSE, _SECRET_PURPOSE, _trace
 
 EXCERPT_BYTES = 4096
@@ -86,6 +82,8 @@ def _payload(
         "pusher": pusher,
         "time": _iso(at),
         "pull_command": f"docker pull {settings.REGISTRY_HOST}/{repository.full_name}:{tag}",
+        # SWR's deployment target: which workload and container the receiver should update.
+        "workload": trigger.workload,
     }
     if trigger.payload_format != Trigger.PayloadFormat.CLOUDEVENTS:
         return data

@@ -5,6 +5,7 @@ The rules are in the package docstring (dashboard/services/triggers/__init__.py)
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -39,6 +40,11 @@ RESERVED_HEADERS = frozenset(
 )
 _SECRET_PURPOSE = "trigger-secret"
 _HEADER_PURPOSE = "trigger-header"
+#: SWR's trigger actions: `update` (its only one) and `webhook`, which the pages store.
+ACTIONS = ("update", "webhook")
+APP_TYPES = ("deployments", "statefulsets")
+TRIGGER_MODES = ("cce", "cci")
+WORKLOAD_FIELD_MAX = 128
 
 
 def _invalid(message: str) -> ServiceError:
@@ -147,6 +153,55 @@ def _clean_format(payload_format: str) -> str:
     return payload_format
 
 
+@dataclass(frozen=True)
+class Workload:
+    """SWR's deployment target of a trigger: the CCE/CCI workload (and container) to update
+    with a new tag. Berth does not deploy: it keeps these as given and sends them in every
+    delivery's payload (`workload`) for the deployment service behind the webhook.
+    `application` may be the webhook's URL itself (see `trigger_create`)."""
+
+    action: str = "update"
+    app_type: str = ""
+    application: str = ""
+    cluster_id: str = ""
+    cluster_name: str = ""
+    cluster_ns: str = ""
+    container: str = ""
+    trigger_mode: str = ""
+
+
+def _clean_workload(workload: Workload) -> Workload:
+    """The workload trimmed; raises 4000014 for an unknown action, app_type or trigger_mode,
+    an over-long field or one holding control characters."""
+    values = {name: str(value).strip() for name, value in vars(workload).items()}
+    if values["action"] not in ACTIONS:
+        raise _invalid("The action must be `update`.")
+    if values["app_type"] not in ("", *APP_TYPES):
+        raise _invalid("app_type must be `deployments` or `statefulsets`.")
+    if values["trigger_mode"] not in ("", *TRIGGER_MODES):
+        raise _invalid("trigger_mode must be `cce` or `cci`.")
+    for name, value in values.items():
+        longest = URL_MAX if name == "application" else WORKLOAD_FIELD_MAX
+        if len(value) > longest:
+            raise _invalid(f"{name} is over {longest} characters.")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise _invalid(f"{name} must not contain control characters.")
+    return Workload(**values)
+
+
+def _webhook_url(url: str, workload: Workload | None) -> str:
+    """The URL to POST to: `url`, or else an http(s) URL given as SWR's `application`, so that
+    clients that can only send SWR's fields (the official SDK) create working triggers."""
+    if url.strip() or workload is None:
+        return url
+    if urlsplit(workload.application).scheme in ("http", "https"):
+        return workload.application
+    raise _invalid(
+        "Berth's trigger POSTs to a webhook instead of updating a CCE/CCI workload: send the "
+        "webhook's address as `url`, or as `application` (an http:// or https:// URL)."
+    )
+
+
 def trigger_enable_parse(value: object) -> bool:
     """SWR's `enable` ("true" or "false", as a string) as a bool; a bool passes through.
     Raises ServiceError 4000014 (400) for anything else."""
@@ -194,16 +249,20 @@ def trigger_create(
     secret: str = "",
     headers: dict[str, str] | None = None,
     payload_format: str = Trigger.PayloadFormat.BERTH,
+    workload: Workload | None = None,
 ) -> Trigger:
     """Add a trigger to `repository` and return it (validated and normalised, module docstring).
 
-    Raises ServiceError 4037018 (403) without Manage on the repository, 4000014 (400) for an
-    invalid field or a 51st trigger, 4090111 (409) when the repository has a trigger `name`.
+    `workload` is SWR's deployment target (the API's triggers); with it, a blank `url` takes
+    `workload.application` when that is an http(s) URL. Raises ServiceError 4037018 (403)
+    without Manage on the repository, 4000014 (400) for an invalid field, no URL or a 51st
+    trigger, 4090111 (409) when the repository has a trigger `name`.
     """
     require_repository_level(user=actor, repository=repository, level=Level.MANAGE)
     name = _clean_name(name)
     condition = trigger_condition_clean(trigger_type=trigger_type, condition=condition)
-    url = _clean_url(url)
+    workload = _clean_workload(workload) if workload is not None else None
+    url = _clean_url(_webhook_url(url, workload))
     secret = _clean_secret(secret)
     clean_headers = _clean_headers(headers or {})
     payload_format = _clean_format(payload_format)
@@ -224,6 +283,7 @@ def trigger_create(
                 secret_encrypted=seal(secret, purpose=_SECRET_PURPOSE) if secret else "",
                 headers=_seal_headers(clean_headers),
                 payload_format=payload_format,
+                **(vars(workload) if workload is not None else {}),
                 created_by=cast("User", actor) if actor.is_authenticated else None,
                 creator_name=actor.get_username() if actor.is_authenticated else "",
                 created_at=now,
