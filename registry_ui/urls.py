@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.api.views.versions import root
-
 handler404 = "dashboard.api.errors.not_found"
 handler500 = "dashboard.api.errors.server_error"
 
@@ -13,8 +11,6 @@ urlpatterns = [
     # Sign-in through OpenID Connect; its views (dashboard.auth.oidc) answer 404 when it is off.
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("dashboard.auth.urls")),
-    # `/` is the overview for browsers and SWR's version list for API clients.
-    path("", root),
     path("", include("dashboard.api.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -28,6 +28,8 @@ REPO = f"{NS}/repos/<swr_repo:repository>"
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # `/` is SWR's version list for API clients and the overview page for browsers.
+    path("", versions.ApiVersionsView.as_view(), name="api-versions"),
     path("api/openapi.json", SpectacularJSONAPIView.as_view(), name="api-schema-json"),
     # `/v2` without a slash: behind the proxy `/v2/` is the registry's.
     path("<swr_version:api_version>", versions.ApiVersionView.as_view(), name="api-version"),

@@ -13,14 +13,14 @@ DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
-def shot(tmp_path: Path) -> Callable[[Page, str], None]:
+def shot(tmp_path: Path) -> Callable[..., None]:
     """Save a full-page screenshot: in docs/screenshots/ when BERTH_SCREENSHOTS=1, else in the
     test's temporary directory."""
     folder = DOCS_SCREENSHOTS if os.environ.get("BERTH_SCREENSHOTS") == "1" else tmp_path
 
-    def take(page: Page, name: str) -> None:
+    def take(page: Page, name: str, full_page: bool = True) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
         assert (folder / f"{name}.png").stat().st_size > 0
 
     return take

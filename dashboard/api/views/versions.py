@@ -6,9 +6,9 @@ JSON and not HTML, gets the version list; a browser gets the page.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -41,8 +41,15 @@ def _detail(request: Request, version: tuple[str, str, str, str]) -> dict:
 
 
 class ApiVersionsView(SwrApiView):
+    """`/`: the version list for API clients, the overview page for browsers."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not wants_api(request):
+            return overview(cast("HtmxHttpRequest", request))
+        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="ListApiVersions",
@@ -71,10 +78,3 @@ class ApiVersionView(SwrApiView):
             if version[0] == api_version:
                 return Response({"version": _detail(request, version)})
         raise ServiceError(NOT_FOUND, f"There is no API version {api_version!r}.", 404)
-
-
-def root(request: HttpRequest) -> HttpResponse:
-    """`/`: the version list for API clients, the overview page for browsers."""
-    if wants_api(request):
-        return ApiVersionsView.as_view()(request)
-    return overview(cast("HtmxHttpRequest", request))
